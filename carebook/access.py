@@ -1,0 +1,74 @@
+"""Who may use which route.
+
+Every view declares its audience with :func:`allow` (or :func:`public`). A
+``before_request`` hook enforces the declaration, and refuses routes that declare
+nothing, so a forgotten decorator fails closed. The route-by-role test reads the
+same declarations. Object-level checks (is this *your* appointment?) stay in the views.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from models import Role
+
+ANONYMOUS = "anonymous"
+_ATTRIBUTE = "_allowed_roles"
+# Endpoints that Flask and Flask-Admin register themselves.
+_BUILTIN_PUBLIC = {"static"}
+
+
+def allow(*roles: Role) -> Callable:
+    """Only signed-in users with one of ``roles`` may use the decorated view."""
+    def decorate(view: Callable) -> Callable:
+        setattr(view, _ATTRIBUTE, frozenset(roles))
+        return view
+    return decorate
+
+
+def public(view: Callable) -> Callable:
+    """Anyone, signed in or not, may use the decorated view."""
+    setattr(view, _ATTRIBUTE, frozenset({ANONYMOUS, *Role}))
+    return view
+
+
+def allowed_roles(app: Flask, endpoint: str) -> frozenset | None:
+    """The audience declared for ``endpoint``; None if it declared nothing."""
+    if endpoint in _BUILTIN_PUBLIC or endpoint.endswith(".static"):
+        return frozenset({ANONYMOUS, *Role})
+    view = app.view_functions.get(endpoint)
+    declared = getattr(view, _ATTRIBUTE, None)
+    if declared is None and getattr(view, "view_class", None) is not None:
+        declared = getattr(view.view_class, _ATTRIBUTE, None)
+    if declared is None and _is_admin_endpoint(app, endpoint):
+        return frozenset({Role.STAFF})
+    return declared
+
+
+def _is_admin_endpoint(app: Flask, endpoint: str) -> bool:
+    blueprint = endpoint.rpartition(".")[0]
+    return any(blueprint == view.endpoint for admin in app.extensions.get("admin", []) for view in admin._views)
+
+
+def enforce_declared_access() -> None:
+    """before_request hook: apply the route's declaration to the current user."""
+    if request.endpoint is None:
+        return None  # 404 / 405 follow
+    roles = allowed_roles(current_app, request.endpoint)
+    if roles is None:
+        current_app.logger.error("route %s declares no audience; refusing", request.endpoint)
+        abort(403)
+    if ANONYMOUS in roles:
+        return None
+    if not current_user.is_authenticated:
+        if request.blueprint == "api":
+            abort(401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in roles:
+        current_app.logger.warning("refused %s to user %s (%s)", request.endpoint, current_user.id,
+                                   current_user.role.value)
+        abort(403)
+    return None
+

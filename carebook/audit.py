@@ -1,0 +1,36 @@
+"""Writing the audit log. Callers pass who acted and through which door."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import AuditEntry, User
+
+SOURCES = ("portal", "api", "admin", "cli", "system")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a change (None for the system itself) and from where."""
+
+    user: User | None
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown audit source {self.source!r}")
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+
+def record(session: Session, actor: Actor, action: str, entity_type: str, entity_id: int | None,
+           **details: Any) -> AuditEntry:
+    """Add one audit row to the current transaction. Never put health details in ``details``."""
+    entry = AuditEntry(actor_id=actor.user_id, source=actor.source, action=action,
+                       entity_type=entity_type, entity_id=entity_id, details=details)
+    session.add(entry)
+    return entry

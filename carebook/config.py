@@ -1,0 +1,123 @@
+"""Configuration, read from the environment in one place and checked at start-up.
+
+A setting that is wrong stops the app with a message naming the variable, rather
+than failing on the first request that needs it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    name: str
+    address: str
+    phone: str
+    timezone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    minimum_notice: timedelta
+    booking_horizon: timedelta
+    cancellation_cutoff: timedelta
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables, or raise ConfigError."""
+    env = os.environ if env is None else env
+    environment = env.get("CAREBOOK_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"CAREBOOK_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    production = environment == "production"
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
+        secret_key = _development_secret(instance_path)
+    elif production and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'carebook.sqlite3'}"
+    if production and database_url.startswith("sqlite"):
+        raise ConfigError("DATABASE_URL must point at PostgreSQL in production")
+
+    zone_name = env.get("CLINIC_TIMEZONE", "Europe/London")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLINIC_TIMEZONE must be an IANA time zone such as Europe/London, got {zone_name!r}") from None
+
+    clinic = ClinicSettings(
+        name=env.get("CLINIC_NAME", "Riverside Family Clinic"),
+        address=env.get("CLINIC_ADDRESS", "12 Riverside Walk, Exampleton EX1 2AB"),
+        phone=env.get("CLINIC_PHONE", "01234 567890"),
+        timezone=zone,
+    )
+    policy = BookingPolicy(
+        minimum_notice=timedelta(minutes=_int(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
+        booking_horizon=timedelta(days=_int(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
+        cancellation_cutoff=timedelta(hours=_int(env, "CANCELLATION_CUTOFF_HOURS", 24)),
+    )
+    config = {
+        "ENV_NAME": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CLINIC": clinic,
+        "BOOKING_POLICY": policy,
+        "SLOT_DAYS_SHOWN": _int(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1)),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+    }
+    return config
+
+
+def _development_secret(instance_path: str) -> str:
+    """A random key kept in the instance folder, so development logins survive a restart."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,77 @@
+"""A believable demo clinic for trying the app (`flask seed-demo`)."""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carebook import accounts, audit
+from carebook.booking import BookingService, PatientBusy
+from models import TimeOff, User, WeeklyHours
+
+DEMO_PASSWORD = "clinic-demo-2026"
+ACTOR = audit.Actor(None, "cli")
+
+STAFF = ("reception@clinic.example", "Rita Reception")
+DOCTORS = [
+    # email, name, specialty, minutes, weekly ranges (weekday -> ranges)
+    ("dr.okafor@clinic.example", "Dr Amara Okafor", "General practice", 15,
+     {d: [(time(8, 30), time(12, 30)), (time(13, 30), time(17, 30))] for d in range(5)}),
+    ("dr.lindqvist@clinic.example", "Dr Erik Lindqvist", "Dermatology", 20,
+     {0: [(time(9), time(13))], 2: [(time(9), time(13)), (time(14), time(18))], 4: [(time(9), time(12))]}),
+    ("dr.patel@clinic.example", "Dr Priya Patel", "Paediatrics", 30,
+     {1: [(time(10), time(16))], 3: [(time(10), time(16))], 5: [(time(9), time(12))]}),
+    ("dr.moreau@clinic.example", "Dr Julien Moreau", "General practice", 10,
+     {d: [(time(16), time(20))] for d in range(4)}),
+]
+PATIENTS = [
+    ("alice@example.com", "Alice Walker", date(1987, 4, 12), "07700 900123"),
+    ("bob@example.com", "Bob Nguyen", date(1979, 11, 3), "07700 900456"),
+]
+
+
+def has_users(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User)))
+
+
+def seed(session: Session, today: date) -> None:
+    accounts.create_user(session, ACTOR, email=STAFF[0], full_name=STAFF[1],
+                         role=accounts.Role.STAFF, password=DEMO_PASSWORD)
+    doctors = []
+    for email, name, specialty, minutes, weekly in DOCTORS:
+        doctor = accounts.create_doctor(session, ACTOR, email=email, password=DEMO_PASSWORD, full_name=name,
+                                        specialty=specialty, appointment_minutes=minutes)
+        for weekday, ranges in weekly.items():
+            for start, end in ranges:
+                session.add(WeeklyHours(doctor_id=doctor.id, valid_from=today - timedelta(days=7),
+                                        weekday=weekday, start_time=start, end_time=end))
+        doctors.append(doctor)
+    patients = [accounts.register_patient(session, ACTOR, email=email, password=DEMO_PASSWORD, full_name=name,
+                                          date_of_birth=born, phone=phone)
+                for email, name, born, phone in PATIENTS]
+    session.flush()
+
+    service = BookingService(session, current_app.config["CLINIC"].timezone, current_app.config["BOOKING_POLICY"])
+    # A week's holiday for one doctor, starting in a fortnight.
+    holiday = service.utc_window(today + timedelta(days=14), today + timedelta(days=20))
+    session.add(TimeOff(doctor_id=doctors[1].id, start_at=holiday[0], end_at=holiday[1], reason="Annual leave"))
+    first_day, _ = service.bookable_days()
+    # A few bookings so the calendars are not empty.
+    for index, doctor in enumerate(doctors[:3]):
+        free = service.free_slots(doctor, first_day + timedelta(days=1 + index), first_day + timedelta(days=9))
+        for patient, slot in zip(patients, free[2::5]):
+            try:
+                service.book(audit.Actor(patient.user, "cli"), doctor=doctor, patient=patient,
+                             start_at=slot.start_at, reason="Demo booking")
+            except PatientBusy:
+                continue
+
+
+def logins_text() -> str:
+    rows = [("staff", STAFF[0])] + [("doctor", d[0]) for d in DOCTORS] + [("patient", p[0]) for p in PATIENTS]
+    width = max(len(email) for _, email in rows)
+    lines = ["Demo logins (password for all: %s)" % DEMO_PASSWORD]
+    lines += [f"  {role:<8} {email:<{width}}" for role, email in rows]
+    return "\n".join(lines)

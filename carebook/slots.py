@@ -1,0 +1,310 @@
+"""The slot engine: which appointment slots of a doctor can still be booked.
+
+Pure functions over plain values (no database, no Flask), so the portal, the
+booking service and the benchmark all share one definition of "bookable".
+
+Working hours are clinic wall-clock times, but slots are real instants. Each
+local day's ranges are turned into UTC intervals once, and slots are then
+stepped in elapsed time inside those intervals. The DST rule:
+
+* a wall time is read with ``fold=0``: in the repeated autumn hour that is the
+  first occurrence, so 00:00-04:00 on a fall-back day lasts five real hours;
+* a wall time that does not exist (the spring-forward gap) becomes the first
+  instant after the gap, the transition itself, so 00:00-04:00 on a
+  spring-forward day lasts three real hours;
+* a range whose converted end is not after its start is dropped.
+
+Because slots step in real time, no hour is lost or doubled and no slot can
+start at a wall time that does not exist.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "Availability",
+    "Interval",
+    "Slot",
+    "TimeRange",
+    "WeeklyPattern",
+    "bookable_slots",
+    "find_slot",
+    "group_by_local_day",
+    "working_intervals",
+]
+
+TimeRange = tuple[time, time]
+"""Local wall-clock ``[start, end)`` with ``end > start``."""
+
+Interval = tuple[datetime, datetime]
+"""Aware instants ``[start, end)``; the engine returns them in UTC."""
+
+UTC = timezone.utc
+_ONE_DAY = timedelta(days=1)
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class WeeklyPattern:
+    """Weekly hours that apply from ``valid_from`` until the next pattern starts."""
+
+    valid_from: date
+    ranges: Mapping[int, Sequence[TimeRange]]  # weekday (Monday=0) -> ranges; missing = off
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Everything about a doctor's own time that decides their slots."""
+
+    appointment_minutes: int
+    buffer_minutes: int = 0
+    patterns: Sequence[WeeklyPattern] = ()
+    # A date present here replaces that day's weekly ranges; an empty sequence closes it.
+    overrides: Mapping[date, Sequence[TimeRange]] = field(default_factory=dict)
+    time_off: Sequence[Interval] = ()
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Slot:
+    """One bookable appointment, as UTC instants ``[start_at, end_at)``."""
+
+    start_at: datetime
+    end_at: datetime
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def working_intervals(availability: Availability, day: date, tz: ZoneInfo) -> list[Interval]:
+    """The doctor's working time on local date ``day`` as sorted UTC intervals.
+
+    Overlapping or touching ranges are merged, so the result is disjoint.
+    """
+    return _Schedule(availability).day_intervals(day, tz)
+
+
+def bookable_slots(
+    availability: Availability,
+    *,
+    first_day: date,
+    last_day: date,
+    tz: ZoneInfo,
+    now: datetime,
+    minimum_notice: timedelta,
+    horizon: timedelta,
+    busy: Iterable[Interval] = (),
+) -> list[Slot]:
+    """All bookable slots whose local start date is in [first_day, last_day] (inclusive), sorted by start."""
+    now = _to_utc(now, "now")
+    schedule = _Schedule(availability)
+    intervals: list[Interval] = []
+    day = first_day
+    while day <= last_day:
+        intervals.extend(schedule.day_intervals(day, tz))
+        day += _ONE_DAY
+    return _slots(availability, intervals, now + minimum_notice, now + horizon, busy)
+
+
+def find_slot(
+    availability: Availability,
+    start_at: datetime,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    minimum_notice: timedelta,
+    horizon: timedelta,
+    busy: Iterable[Interval] = (),
+) -> Slot | None:
+    """The bookable slot starting exactly at ``start_at`` (aware, any zone), or None.
+
+    It runs the same engine as :func:`bookable_slots` over the one local day, so the
+    two can never disagree about what is bookable.
+    """
+    start_at = _to_utc(start_at, "start_at")
+    day = start_at.astimezone(tz).date()
+    slots = bookable_slots(
+        availability,
+        first_day=day,
+        last_day=day,
+        tz=tz,
+        now=now,
+        minimum_notice=minimum_notice,
+        horizon=horizon,
+        busy=busy,
+    )
+    i = bisect_left(slots, start_at, key=_start_of)
+    if i < len(slots) and slots[i].start_at == start_at:
+        return slots[i]
+    return None
+
+
+def group_by_local_day(slots: Iterable[Slot], tz: ZoneInfo) -> dict[date, list[Slot]]:
+    """Slots keyed by their local start date, in order."""
+    grouped: dict[date, list[Slot]] = {}
+    for slot in sorted(slots):
+        grouped.setdefault(slot.start_at.astimezone(tz).date(), []).append(slot)
+    return grouped
+
+
+# --------------------------------------------------------------------------- working time
+
+
+class _Schedule:
+    """Day-by-day lookup of working ranges, with the patterns sorted once per call."""
+
+    def __init__(self, availability: Availability) -> None:
+        # A stable sort keeps the later of two patterns with the same valid_from winning.
+        self._patterns = sorted(availability.patterns, key=lambda p: p.valid_from)
+        self._valid_from = [p.valid_from for p in self._patterns]
+        self._overrides = availability.overrides
+
+    def ranges_on(self, day: date) -> Sequence[TimeRange]:
+        if day in self._overrides:
+            return self._overrides[day]
+        i = bisect_right(self._valid_from, day) - 1
+        if i < 0:
+            return ()
+        return self._patterns[i].ranges.get(day.weekday(), ())
+
+    def day_intervals(self, day: date, tz: ZoneInfo) -> list[Interval]:
+        converted = []
+        for start, end in self.ranges_on(day):
+            start_utc = _local_to_utc(day, start, tz)
+            end_utc = _local_to_utc(day, end, tz)
+            if end_utc > start_utc:
+                converted.append((start_utc, end_utc))
+        return _merge(converted)
+
+
+def _local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall time ``wall`` on ``day`` in ``tz``, by the module's DST rule."""
+    local = datetime.combine(day, wall.replace(tzinfo=None, fold=0), tzinfo=tz)
+    before = local.utcoffset()
+    after = local.replace(fold=1).utcoffset()
+    naive_utc = local.replace(tzinfo=None) - before
+    if after <= before:
+        # Unambiguous, or the repeated autumn hour where fold=0 is the first pass: already right.
+        return naive_utc.replace(tzinfo=UTC)
+    # In a gap zoneinfo uses the offset from before the transition, which overshoots
+    # into the later part of the day; the rule wants the transition instant itself.
+    return _transition_in(naive_utc - (after - before), naive_utc, tz)
+
+
+def _transition_in(lo: datetime, hi: datetime, tz: ZoneInfo) -> datetime:
+    """The first UTC instant in (lo, hi] that already uses ``hi``'s offset.
+
+    Only reached for wall times inside a gap, which is rare, and tz transitions fall
+    on whole seconds, so a bisection on seconds is cheap and exact.
+    """
+    # Whole-second bounds keep every probe, and so the answer, on a whole second.
+    lo = lo.replace(tzinfo=UTC, microsecond=0)
+    hi = hi.replace(tzinfo=UTC)
+    if hi.microsecond:
+        hi = hi.replace(microsecond=0) + _ONE_SECOND
+    target = hi.astimezone(tz).utcoffset()
+    while hi - lo > _ONE_SECOND:
+        mid = lo + (hi - lo) // 2 // _ONE_SECOND * _ONE_SECOND
+        if mid.astimezone(tz).utcoffset() == target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    """Sorted, disjoint union of ``intervals``; touching ones are joined."""
+    intervals.sort()
+    merged: list[Interval] = []
+    for start, end in intervals:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+# --------------------------------------------------------------------------- slot walk
+
+
+def _slots(
+    availability: Availability,
+    intervals: list[Interval],
+    earliest: datetime,
+    latest: datetime,
+    busy: Iterable[Interval],
+) -> list[Slot]:
+    """Step the slot grid through ``intervals`` and keep what is not blocked.
+
+    Both the intervals and the blocked list are walked once in time order, so the
+    cost is linear in slots + blocked intervals rather than their product.
+    """
+    if availability.appointment_minutes <= 0:
+        raise ValueError("appointment_minutes must be positive")
+    if availability.buffer_minutes < 0:
+        raise ValueError("buffer_minutes must not be negative")
+    length = timedelta(minutes=availability.appointment_minutes)
+    step = length + timedelta(minutes=availability.buffer_minutes)
+    if not intervals:
+        return []
+
+    # Days of a sane zone come out in order; sorting makes that an invariant.
+    intervals.sort()
+    window = (max(intervals[0][0], earliest), min(intervals[-1][1], latest + length))
+    blocked = _blocked(availability, busy, window)
+    blocked_count = len(blocked)
+
+    found: list[Slot] = []
+    j = 0
+    previous_end = earliest  # never start before the notice, nor overlap the slot before
+    for start, end in intervals:
+        last_start = min(end - length, latest)
+        s = start
+        if s < previous_end:
+            s += -((start - previous_end) // step) * step  # first grid point at/after it
+        while s <= last_start:
+            e = s + length
+            while j < blocked_count and blocked[j][1] <= s:
+                j += 1
+            if j < blocked_count and blocked[j][0] < e:
+                # Jump straight past the block instead of testing each grid point in it.
+                s += -((s - blocked[j][1]) // step) * step
+                continue
+            found.append(Slot(s, e))
+            previous_end = e
+            s += step
+    return found
+
+
+def _blocked(availability: Availability, busy: Iterable[Interval], window: Interval) -> list[Interval]:
+    """Time off and buffer-widened busy intervals that touch ``window``, merged and in UTC."""
+    lo, hi = window
+    pad = timedelta(minutes=availability.buffer_minutes)
+    relevant: list[Interval] = []
+    for start, end in availability.time_off:
+        start, end = _to_utc(start, "time_off"), _to_utc(end, "time_off")
+        if start < hi and end > lo and end > start:
+            relevant.append((start, end))
+    for start, end in busy:
+        start = _to_utc(start, "busy") - pad
+        end = _to_utc(end, "busy") + pad
+        if start < hi and end > lo and end > start:
+            relevant.append((start, end))
+    return _merge(relevant)
+
+
+def _to_utc(instant: datetime, what: str) -> datetime:
+    # Same tzinfo object on both sides keeps every later comparison a cheap field compare.
+    if instant.tzinfo is UTC:
+        return instant
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{what} must be an aware datetime, got naive {instant!r}")
+    return instant.astimezone(UTC)
+
+
+def _start_of(slot: Slot) -> datetime:
+    return slot.start_at

@@ -1,0 +1,28 @@
+"""SQLAlchemy models and the database invariants. No HTTP, no AWS in here."""
+from models.appointments import (
+    DOCTOR_OVERLAP_CONSTRAINT,
+    PATIENT_OVERLAP_CONSTRAINT,
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    IdempotencyRecord,
+)
+from models.availability import DateOverride, TimeOff, WeeklyHours
+from models.users import Doctor, Patient, Role, User, UserSession
+
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEntry",
+    "DOCTOR_OVERLAP_CONSTRAINT",
+    "DateOverride",
+    "Doctor",
+    "IdempotencyRecord",
+    "PATIENT_OVERLAP_CONSTRAINT",
+    "Patient",
+    "Role",
+    "TimeOff",
+    "User",
+    "UserSession",
+    "WeeklyHours",
+]

@@ -1,0 +1,118 @@
+"""Accounts (one table for every role), their sign-in sessions, and the role profiles."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carebook.clock import utcnow
+from carebook.extensions import db
+from models.types import UTCDateTime
+
+
+class Role(str, enum.Enum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    STAFF = "staff"
+
+
+class User(db.Model, UserMixin):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Addresses are compared case-insensitively, so they are stored folded.
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, name="role", native_enum=False, create_constraint=True,
+             values_callable=lambda roles: [r.value for r in roles], length=16)
+    )
+    # Null for a patient created by staff for a phone booking who has not chosen one yet.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
+    doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)
+
+    #: Set by the sign-in layer to the id of the UserSession this request runs under.
+    login_session_id = None
+
+    def get_id(self) -> str:
+        # Flask-Login stores this in the cookie: the revocable session row, not the user id.
+        if self.login_session_id is None:
+            raise RuntimeError("User.get_id() called without a sign-in session")
+        return self.login_session_id
+
+    @property
+    def first_name(self) -> str:
+        return self.full_name.split()[0] if self.full_name.strip() else self.full_name
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser or API client.
+
+    The session cookie carries only this row's random id. Logging out, disabling
+    the account or changing the password revokes the row, so a copied cookie
+    stops working at once (a signed cookie alone could not be revoked).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.user.is_active
+
+
+class Patient(db.Model):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    date_of_birth: Mapped[date]
+    phone: Mapped[str] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship(back_populates="patient", lazy="joined", innerjoin=True)
+
+    @property
+    def name(self) -> str:
+        return self.user.full_name
+
+
+class Doctor(db.Model):
+    __tablename__ = "doctors"
+    __table_args__ = (
+        CheckConstraint("appointment_minutes BETWEEN 5 AND 240", name="appointment_minutes_range"),
+        CheckConstraint("buffer_minutes BETWEEN 0 AND 120", name="buffer_minutes_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    specialty: Mapped[str] = mapped_column(String(80), index=True)
+    appointment_minutes: Mapped[int] = mapped_column(default=15)
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    # Inactive doctors take no new bookings; their history stays.
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    user: Mapped[User] = relationship(back_populates="doctor", lazy="joined", innerjoin=True)
+
+    @property
+    def name(self) -> str:
+        return self.user.full_name

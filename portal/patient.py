@@ -1,0 +1,210 @@
+"""The patient's side: choose a doctor, pick a free time, book, and manage bookings."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from carebook import audit, calendar_file, timefmt
+from carebook.access import allow
+from carebook.booking import BookingError
+from carebook.clock import utcnow
+from carebook.extensions import db
+from carebook.web import booking_service
+from models import Appointment, AppointmentStatus, Doctor, Role
+from portal.forms import BookingForm, ConfirmForm
+
+bp = Blueprint("patient", __name__)
+ACTOR_SOURCE = "portal"
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(current_user, ACTOR_SOURCE)
+
+
+def _patient():
+    patient = current_user.patient
+    if patient is None:
+        abort(403)
+    return patient
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    """The signed-in patient's appointment, or 404 (never another patient's, not even its existence)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or appointment.patient_id != _patient().id:
+        abort(404)
+    return appointment
+
+
+def _bookable_doctor(doctor_id: int) -> Doctor:
+    doctor = db.session.get(Doctor, doctor_id)
+    if doctor is None or not doctor.is_active:
+        abort(404)
+    return doctor
+
+
+def parse_start_at(value: str) -> datetime | None:
+    try:
+        instant = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return instant if instant.utcoffset() is not None else None
+
+
+def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, **day_args) -> dict:
+    """The strip of coming days with their free counts, and the chosen day's free times by part of day."""
+    service = booking_service()
+    first_day, last_bookable = service.bookable_days()
+    last_day = min(first_day + timedelta(days=current_app.config["SLOT_DAYS_SHOWN"] - 1), last_bookable)
+    free = service.free_slots(doctor, first_day, last_day)
+    tz = service.timezone
+    by_day = {first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)}
+    for slot in free:
+        by_day.setdefault(service.local_day(slot.start_at), []).append(slot)
+    try:
+        day = date.fromisoformat(requested_day) if requested_day else None
+    except ValueError:
+        day = None
+    if day not in by_day:
+        day = next((d for d, day_slots in by_day.items() if day_slots), first_day)
+    groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
+    for slot in by_day.get(day, []):
+        groups[timefmt.part_of_day(slot.start_at, tz)].append(slot)
+    return {"doctor": doctor, "days": by_day, "day": day, "day_endpoint": day_endpoint, "day_args": day_args,
+            "groups": {name: group for name, group in groups.items() if group}}
+
+
+@bp.route("/doctors")
+@allow(Role.PATIENT)
+def doctors():
+    specialty = request.args.get("specialty", "").strip()[:80]
+    query = select(Doctor).where(Doctor.is_active).order_by(Doctor.specialty, Doctor.id)
+    all_doctors = db.session.scalars(query).all()
+    specialties = sorted({doctor.specialty for doctor in all_doctors})
+    shown = [d for d in all_doctors if not specialty or d.specialty == specialty]
+    service = booking_service()
+    first_day, last_day = service.bookable_days()
+    free = service.free_slots_for(shown, first_day, min(last_day, first_day + timedelta(days=27)))
+    next_available = {doctor_id: (slots[0] if slots else None) for doctor_id, slots in free.items()}
+    return render_template("patient/doctors.html", doctors=shown, specialties=specialties,
+                           specialty=specialty, next_available=next_available)
+
+
+@bp.route("/doctors/<int:doctor_id>")
+@allow(Role.PATIENT)
+def doctor(doctor_id: int):
+    doctor = _bookable_doctor(doctor_id)
+    picker = slot_picker(doctor, request.args.get("day"), "patient.doctor", doctor_id=doctor.id)
+    return render_template("patient/book.html", form=BookingForm(), **picker)
+
+
+@bp.route("/doctors/<int:doctor_id>/book", methods=["POST"])
+@allow(Role.PATIENT)
+def book(doctor_id: int):
+    doctor = _bookable_doctor(doctor_id)
+    form = BookingForm()
+    appointment, status = _submit_slot_form(
+        form, lambda start_at: booking_service().book(_actor(), doctor=doctor, patient=_patient(),
+                                                      start_at=start_at, reason=form.reason.data or ""))
+    if appointment is not None:
+        flash("Your appointment is booked.", "success")
+        return redirect(url_for("patient.appointment", appointment_id=appointment.id, booked=1))
+    # Fresh slots, same doctor and day: whatever changed is visible at once.
+    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", doctor_id=doctor.id)
+    return render_template("patient/book.html", form=form, **picker), status
+
+
+def _submit_slot_form(form: BookingForm, action) -> tuple[Appointment | None, int]:
+    """Run ``action(start_at)`` for a valid form and commit; else record why not.
+
+    Returns the appointment on success, or None and the HTTP status for the re-rendered page.
+    """
+    if not form.validate_on_submit():
+        return None, 400
+    start_at = parse_start_at(form.start_at.data)
+    if start_at is None:
+        form.start_at.errors.append("Choose one of the times shown.")
+        return None, 400
+    try:
+        appointment = action(start_at)
+    except BookingError as error:
+        db.session.rollback()
+        flash(_conflict_message(error, start_at), "danger")
+        return None, 409 if error.kind == "conflict" else 422
+    db.session.commit()
+    return appointment, 200
+
+
+def _conflict_message(error: BookingError, start_at: datetime) -> str:
+    if error.code == "slot_taken":
+        return f"Sorry, {timefmt.format_time(start_at, booking_service().timezone)} was just taken. Here are the times still free."
+    return error.message
+
+
+@bp.route("/appointments")
+@allow(Role.PATIENT)
+def appointments():
+    patient = _patient()
+    rows = db.session.scalars(
+        select(Appointment).where(Appointment.patient_id == patient.id).order_by(Appointment.start_at)
+    ).all()
+    now = utcnow()
+    upcoming = [a for a in rows if a.status is AppointmentStatus.BOOKED and a.end_at > now]
+    past = sorted((a for a in rows if a not in upcoming), key=lambda a: a.start_at, reverse=True)
+    return render_template("patient/appointments.html", upcoming=upcoming, past=past,
+                           service=booking_service(), now=now, confirm_form=ConfirmForm())
+
+
+@bp.route("/appointments/<int:appointment_id>")
+@allow(Role.PATIENT)
+def appointment(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    return render_template("patient/appointment.html", appointment=appointment, service=booking_service(),
+                           now=utcnow(), just_booked=request.args.get("booked") == "1",
+                           confirm_form=ConfirmForm())
+
+
+@bp.route("/appointments/<int:appointment_id>/calendar.ics")
+@allow(Role.PATIENT)
+def appointment_calendar(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    body = calendar_file.appointment_ics(appointment, current_app.config["CLINIC"])
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"'})
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+@allow(Role.PATIENT)
+def cancel(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        booking_service().cancel(_actor(), appointment, reason="Cancelled by the patient online")
+    except BookingError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("Your appointment has been cancelled.", "success")
+    return redirect(url_for("patient.appointments"))
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+@allow(Role.PATIENT)
+def reschedule(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    form = BookingForm()
+    status = 200
+    if request.method == "POST":
+        moved, status = _submit_slot_form(form, lambda start_at: booking_service().reschedule(
+            _actor(), appointment, start_at))
+        if moved is not None:
+            flash("Your appointment has been moved.", "success")
+            return redirect(url_for("patient.appointment", appointment_id=appointment.id))
+    picker = slot_picker(appointment.doctor, request.values.get("day"), "patient.reschedule",
+                         appointment_id=appointment.id)
+    return render_template("patient/reschedule.html", form=form, appointment=appointment, **picker), status
