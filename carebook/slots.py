@@ -98,7 +98,10 @@ def bookable_slots(
     horizon: timedelta,
     busy: Iterable[Interval] = (),
 ) -> list[Slot]:
-    """All bookable slots whose local start date is in [first_day, last_day] (inclusive), sorted by start."""
+    """All bookable slots whose local start date is in [first_day, last_day] (inclusive).
+
+    Sorted by start; ``busy`` holds existing appointments, in any order and zone.
+    """
     now = _to_utc(now, "now")
     schedule = _Schedule(availability)
     intervals: list[Interval] = []
@@ -161,6 +164,7 @@ class _Schedule:
         self._patterns = sorted(availability.patterns, key=lambda p: p.valid_from)
         self._valid_from = [p.valid_from for p in self._patterns]
         self._overrides = availability.overrides
+        self._readings: dict[time, tuple[time, time]] = {}
 
     def ranges_on(self, day: date) -> Sequence[TimeRange]:
         if day in self._overrides:
@@ -171,27 +175,38 @@ class _Schedule:
         return self._patterns[i].ranges.get(day.weekday(), ())
 
     def day_intervals(self, day: date, tz: ZoneInfo) -> list[Interval]:
+        ranges = self.ranges_on(day)
+        if not ranges:
+            return []
         converted = []
-        for start, end in self.ranges_on(day):
-            start_utc = _local_to_utc(day, start, tz)
-            end_utc = _local_to_utc(day, end, tz)
+        for start, end in ranges:
+            start_utc = _local_to_utc(day, self._both_folds(start), tz)
+            end_utc = _local_to_utc(day, self._both_folds(end), tz)
             if end_utc > start_utc:
                 converted.append((start_utc, end_utc))
-        return _merge(converted)
+        return _merge(converted) if len(converted) > 1 else converted
+
+    def _both_folds(self, wall: time) -> tuple[time, time]:
+        # time.replace is slow and the same few wall times recur every day: build them once.
+        readings = self._readings.get(wall)
+        if readings is None:
+            plain = wall.replace(tzinfo=None, fold=0)  # only the wall-clock reading counts
+            readings = self._readings[wall] = (plain, plain.replace(fold=1))
+        return readings
 
 
-def _local_to_utc(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of wall time ``wall`` on ``day`` in ``tz``, by the module's DST rule."""
-    local = datetime.combine(day, wall.replace(tzinfo=None, fold=0), tzinfo=tz)
-    before = local.utcoffset()
-    after = local.replace(fold=1).utcoffset()
-    naive_utc = local.replace(tzinfo=None) - before
+def _local_to_utc(day: date, wall: tuple[time, time], tz: ZoneInfo) -> datetime:
+    """The UTC instant of a wall time (given as its fold=0 and fold=1 readings) on ``day``."""
+    first, second = wall
+    before = tz.utcoffset(datetime.combine(day, first, tzinfo=tz))
+    after = tz.utcoffset(datetime.combine(day, second, tzinfo=tz))
+    utc = datetime.combine(day, first, tzinfo=UTC) - before
     if after <= before:
         # Unambiguous, or the repeated autumn hour where fold=0 is the first pass: already right.
-        return naive_utc.replace(tzinfo=UTC)
+        return utc
     # In a gap zoneinfo uses the offset from before the transition, which overshoots
     # into the later part of the day; the rule wants the transition instant itself.
-    return _transition_in(naive_utc - (after - before), naive_utc, tz)
+    return _transition_in(utc - (after - before), utc, tz)
 
 
 def _transition_in(lo: datetime, hi: datetime, tz: ZoneInfo) -> datetime:
@@ -201,8 +216,7 @@ def _transition_in(lo: datetime, hi: datetime, tz: ZoneInfo) -> datetime:
     on whole seconds, so a bisection on seconds is cheap and exact.
     """
     # Whole-second bounds keep every probe, and so the answer, on a whole second.
-    lo = lo.replace(tzinfo=UTC, microsecond=0)
-    hi = hi.replace(tzinfo=UTC)
+    lo = lo.replace(microsecond=0)
     if hi.microsecond:
         hi = hi.replace(microsecond=0) + _ONE_SECOND
     target = hi.astimezone(tz).utcoffset()
@@ -240,8 +254,8 @@ def _slots(
 ) -> list[Slot]:
     """Step the slot grid through ``intervals`` and keep what is not blocked.
 
-    Both the intervals and the blocked list are walked once in time order, so the
-    cost is linear in slots + blocked intervals rather than their product.
+    Intervals and blocked time are both walked once in time order, so the cost is
+    linear in slots + blocked intervals rather than their product.
     """
     if availability.appointment_minutes <= 0:
         raise ValueError("appointment_minutes must be positive")
@@ -249,17 +263,22 @@ def _slots(
         raise ValueError("buffer_minutes must not be negative")
     length = timedelta(minutes=availability.appointment_minutes)
     step = length + timedelta(minutes=availability.buffer_minutes)
-    if not intervals:
-        return []
 
     # Days of a sane zone come out in order; sorting makes that an invariant.
     intervals.sort()
-    window = (max(intervals[0][0], earliest), min(intervals[-1][1], latest + length))
-    blocked = _blocked(availability, busy, window)
+    if intervals:
+        window = (max(intervals[0][0], earliest), min(intervals[-1][1], latest + length))
+    else:
+        window = (earliest, earliest)
+    blocked = _blocked(availability, busy, window)  # also rejects naive instants on a day off
     blocked_count = len(blocked)
 
     found: list[Slot] = []
+    append = found.append
     j = 0
+    # The furthest end among blocked intervals starting before the current slot ends:
+    # the slot is free exactly when that reach is not past its start.
+    reach = window[0]
     previous_end = earliest  # never start before the notice, nor overlap the slot before
     for start, end in intervals:
         last_start = min(end - length, latest)
@@ -268,33 +287,48 @@ def _slots(
             s += -((start - previous_end) // step) * step  # first grid point at/after it
         while s <= last_start:
             e = s + length
-            while j < blocked_count and blocked[j][1] <= s:
+            while j < blocked_count and blocked[j][0] < e:
+                if blocked[j][1] > reach:
+                    reach = blocked[j][1]
                 j += 1
-            if j < blocked_count and blocked[j][0] < e:
-                # Jump straight past the block instead of testing each grid point in it.
-                s += -((s - blocked[j][1]) // step) * step
+            if reach > s:
+                # Most blocks are one booked slot, so one step usually clears them; a long
+                # block jumps by division (slow on timedelta, so not the first resort).
+                s += step
+                if s < reach:
+                    s += -((s - reach) // step) * step
                 continue
-            found.append(Slot(s, e))
+            append(Slot(s, e))
             previous_end = e
             s += step
     return found
 
 
-def _blocked(availability: Availability, busy: Iterable[Interval], window: Interval) -> list[Interval]:
-    """Time off and buffer-widened busy intervals that touch ``window``, merged and in UTC."""
+def _blocked(
+    availability: Availability, busy: Iterable[Interval], window: Interval
+) -> list[Interval]:
+    """Time off and buffer-widened busy intervals that touch ``window``, in UTC, by start."""
     lo, hi = window
     pad = timedelta(minutes=availability.buffer_minutes)
     relevant: list[Interval] = []
+    keep = relevant.append
     for start, end in availability.time_off:
         start, end = _to_utc(start, "time_off"), _to_utc(end, "time_off")
         if start < hi and end > lo and end > start:
-            relevant.append((start, end))
+            keep((start, end))
+    # The hot loop of a busy calendar: skip conversions and padding that are no-ops.
     for start, end in busy:
-        start = _to_utc(start, "busy") - pad
-        end = _to_utc(end, "busy") + pad
+        if start.tzinfo is not UTC:
+            start = _to_utc(start, "busy")
+        if end.tzinfo is not UTC:
+            end = _to_utc(end, "busy")
+        if pad:
+            start -= pad
+            end += pad
         if start < hi and end > lo and end > start:
-            relevant.append((start, end))
-    return _merge(relevant)
+            keep((start, end))
+    relevant.sort()
+    return relevant
 
 
 def _to_utc(instant: datetime, what: str) -> datetime:

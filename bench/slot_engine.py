@@ -1,0 +1,109 @@
+"""Benchmark the slot engine on a realistic clinic load.
+
+20 doctors, Mon-Fri 08:30-12:30 and 13:30-17:30 in Europe/London, 15-minute
+slots, a little time off, about 60% of slots already booked; ``bookable_slots``
+over 90 days (crossing the spring DST switch) for all of them, repeated.
+
+    .venv/bin/python bench/slot_engine.py [--runs 20]
+
+Pure in-process timing: no Flask app, no database.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time as clock
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from carebook.slots import Availability, Interval, WeeklyPattern, bookable_slots  # noqa: E402
+
+TZ = ZoneInfo("Europe/London")
+DOCTORS = 20
+DAYS = 90
+FIRST_DAY = date(2026, 3, 2)  # a Monday; the window crosses 2026-03-29
+LAST_DAY = FIRST_DAY + timedelta(days=DAYS - 1)
+NOW = datetime(2026, 3, 1, 18, 0, tzinfo=timezone.utc)
+NOTICE = timedelta(hours=2)
+HORIZON = timedelta(days=120)
+BUSY_SHARE = 0.6
+
+
+def doctor(rng: random.Random) -> Availability:
+    ranges = [(time(8, 30), time(12, 30)), (time(13, 30), time(17, 30))]
+    holiday = FIRST_DAY + timedelta(days=rng.randrange(DAYS - 7))
+    afternoon = FIRST_DAY + timedelta(days=rng.randrange(DAYS))
+    time_off: list[Interval] = [
+        (_utc(holiday, time(0)), _utc(holiday + timedelta(days=rng.randint(2, 5)), time(0))),
+        (_utc(afternoon, time(13, 0)), _utc(afternoon, time(18, 0))),
+    ]
+    return Availability(
+        appointment_minutes=15,
+        patterns=[WeeklyPattern(date(2025, 1, 1), {weekday: ranges for weekday in range(5)})],
+        time_off=time_off,
+    )
+
+
+def bookings(availability: Availability, rng: random.Random) -> list[Interval]:
+    """About BUSY_SHARE of the free grid, mostly on-grid, some 30-minute or off-grid visits."""
+    grid = _slots(availability, busy=())
+    busy: list[Interval] = []
+    for slot in grid:
+        if rng.random() >= BUSY_SHARE:
+            continue
+        start, end = slot.start_at, slot.end_at
+        kind = rng.random()
+        if kind < 0.1:
+            end += timedelta(minutes=15)
+        elif kind < 0.15:
+            start += timedelta(minutes=5)
+            end += timedelta(minutes=5)
+        busy.append((start, end))
+    rng.shuffle(busy)  # the engine must not rely on the caller's order
+    return busy
+
+
+def _slots(availability: Availability, busy: list[Interval] | tuple = ()):
+    return bookable_slots(availability, first_day=FIRST_DAY, last_day=LAST_DAY, tz=TZ, now=NOW,
+                          minimum_notice=NOTICE, horizon=HORIZON, busy=busy)
+
+
+def _utc(day: date, wall: time) -> datetime:
+    return datetime.combine(day, wall, tzinfo=TZ).astimezone(timezone.utc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    rng = random.Random(20260301)
+    clinic = []
+    for _ in range(DOCTORS):
+        availability = doctor(rng)
+        clinic.append((availability, bookings(availability, rng)))
+
+    timings = []
+    found = 0
+    for _ in range(args.runs):
+        started = clock.perf_counter()
+        found = sum(len(_slots(availability, busy)) for availability, busy in clinic)
+        timings.append((clock.perf_counter() - started) * 1000)
+
+    booked = sum(len(busy) for _, busy in clinic)
+    median, best = statistics.median(timings), min(timings)
+    print(f"slot engine: {DOCTORS} doctors x {DAYS} days, {args.runs} runs, {TZ.key}")
+    print(f"  existing appointments   {booked:>9}")
+    print(f"  bookable slots found    {found:>9}")
+    print(f"  {'':22}{'median':>10}{'best':>10}")
+    print(f"  {'all doctors (ms)':22}{median:>10.2f}{best:>10.2f}")
+    print(f"  {'per doctor (ms)':22}{median / DOCTORS:>10.3f}{best / DOCTORS:>10.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Builders of real rows for tests. They go through the services where one exists."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import count
+
+from carebook import accounts, audit
+from carebook.extensions import db
+from carebook.passwords import hash_password
+from models import Doctor, Patient, Role, TimeOff, User, WeeklyHours
+
+PASSWORD = "correct horse battery staple"
+SYSTEM = audit.Actor(None, "system")
+_numbers = count(1)
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    # argon2 is slow on purpose; hash the shared test password once per run.
+    return hash_password(PASSWORD)
+
+
+def _with_test_password(user: User) -> User:
+    user.password_hash = _password_hash()
+    return user
+
+
+def make_staff(name: str = "Sam Staff", email: str | None = None) -> User:
+    email = email or f"staff{next(_numbers)}@clinic.test"
+    user = accounts.create_user(db.session, SYSTEM, email=email, full_name=name, role=Role.STAFF, password=None)
+    return _with_test_password(user)
+
+
+def make_patient(name: str = "Pat Patient", email: str | None = None,
+                 date_of_birth: date = date(1990, 5, 17), phone: str = "07700 900000") -> Patient:
+    email = email or f"patient{next(_numbers)}@example.test"
+    patient = accounts.register_patient(db.session, SYSTEM, email=email, password=None, full_name=name,
+                                        date_of_birth=date_of_birth, phone=phone)
+    _with_test_password(patient.user)
+    return patient
+
+
+WEEKDAYS_9_TO_5 = {weekday: [(time(9), time(17))] for weekday in range(5)}
+
+
+def make_doctor(name: str = "Dr Dana Doctor", specialty: str = "General practice", minutes: int = 30,
+                weekly: dict[int, list[tuple[time, time]]] | None = None, valid_from: date = date(2026, 1, 1),
+                email: str | None = None, buffer_minutes: int = 0) -> Doctor:
+    email = email or f"doctor{next(_numbers)}@clinic.test"
+    doctor = accounts.create_doctor(db.session, SYSTEM, email=email, password=None, full_name=name,
+                                    specialty=specialty, appointment_minutes=minutes,
+                                    buffer_minutes=buffer_minutes)
+    _with_test_password(doctor.user)
+    for weekday, ranges in (WEEKDAYS_9_TO_5 if weekly is None else weekly).items():
+        for start, end in ranges:
+            db.session.add(WeeklyHours(doctor_id=doctor.id, valid_from=valid_from, weekday=weekday,
+                                       start_time=start, end_time=end))
+    db.session.flush()
+    return doctor
+
+
+def add_time_off(doctor: Doctor, start_at: datetime, end_at: datetime) -> TimeOff:
+    row = TimeOff(doctor_id=doctor.id, start_at=start_at, end_at=end_at, reason="Away")
+    db.session.add(row)
+    db.session.flush()
+    return row
