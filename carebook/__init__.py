@@ -43,6 +43,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     from carebook import web
     web.init_app(app)
 
+    import reminders
+    reminders.init_app(app)
+
     from carebook.cli import register_commands
     register_commands(app)
     return app
