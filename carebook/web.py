@@ -20,8 +20,9 @@ def booking_service() -> BookingService:
 
 def init_app(app: Flask) -> None:
     from admin import init_admin
-    from portal import api, auth, doctor, patient
+    from portal import api, auth, doctor, health, patient
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(doctor.bp)

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes for the load balancer and the container runtime."""
+from __future__ import annotations
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from carebook.access import public
+from carebook.extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """The process is up and serving. Touches nothing else (also the benchmark's ceiling)."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@public
+def readyz():
+    """Ready for traffic: the database answers and its schema is at the newest migration."""
+    try:
+        with db.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError:
+        current_app.logger.warning("readiness: database unreachable")
+        return jsonify(status="unavailable", reason="database unreachable"), 503
+    expected = set(ScriptDirectory(current_app.extensions["migrate"].directory).get_heads())
+    if current != expected:
+        return jsonify(status="unavailable", reason="migrations not at head"), 503
+    return jsonify(status="ok")
