@@ -83,6 +83,10 @@ class NotBooked(BookingError):
     code, message = "not_booked", "This appointment is no longer booked."
 
 
+class NotStartedYet(BookingError):
+    code, message = "not_started_yet", "An appointment can be marked completed or no-show only once it has started."
+
+
 #: Signature of a listener: (session, event, appointment, previous_start_at or None).
 #: Events: "booked", "rescheduled", "cancelled". The reminder outbox registers here.
 Listener = Callable[[Session, str, Appointment, "datetime | None"], None]
@@ -232,6 +236,25 @@ class BookingService:
         audit.record(self.session, actor, "appointment.cancelled", "appointment", appointment.id,
                      start_at=appointment.start_at.isoformat())
         self._notify("cancelled", appointment, None)
+        return appointment
+
+    def mark_outcome(self, actor: audit.Actor, appointment: Appointment, status: AppointmentStatus) -> Appointment:
+        """Record that a booked appointment happened (completed) or the patient did not come (no-show).
+
+        Only once it has started; a wrongly marked outcome may be corrected the same way.
+        """
+        if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
+            raise ValueError(f"not an outcome: {status}")
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise NotBooked()
+        if appointment.start_at > utcnow():
+            raise NotStartedYet()
+        previous = appointment.status
+        appointment.status = status
+        appointment.needs_attention = False
+        self.session.flush()
+        audit.record(self.session, actor, f"appointment.{status.value}", "appointment", appointment.id,
+                     previous_status=previous.value)
         return appointment
 
     def cancellation_deadline(self, appointment: Appointment) -> datetime:

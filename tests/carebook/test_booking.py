@@ -220,3 +220,24 @@ def test_booking_across_the_autumn_change_lands_on_local_nine(service, patient):
     monday_nine_gmt = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)  # clocks went back on Sun 25 Oct
     appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=monday_nine_gmt)
     assert appointment.start_at.astimezone(service.timezone).time() == time(9)
+
+
+def test_outcome_can_be_marked_once_the_appointment_started(service, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    clock.freeze(TUESDAY_10 + timedelta(minutes=5))
+    service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.NO_SHOW)
+    assert appointment.status is AppointmentStatus.NO_SHOW
+
+
+def test_outcome_cannot_be_marked_before_the_start(service, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    with pytest.raises(booking.NotStartedYet):
+        service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.COMPLETED)
+
+
+def test_cancelled_appointment_cannot_get_an_outcome(service, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    service.cancel(actor_for(patient), appointment)
+    clock.freeze(TUESDAY_10 + timedelta(minutes=5))
+    with pytest.raises(booking.NotBooked):
+        service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.COMPLETED)
