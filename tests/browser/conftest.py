@@ -1,0 +1,89 @@
+"""Real-browser tests: the app served on a free local port, driven by Playwright in Debian's chromium.
+
+Chromium comes from the system package (`apt-get install chromium`); Playwright's own
+browser download is not used. Screenshots of each journey's last page go to
+test-artifacts/screenshots/ (or $SCREENSHOT_DIR); the run prints the folder at the end.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"))
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError(f"CI=true but no chromium at {CHROMIUM}; `apt-get install chromium`")
+    skip = pytest.mark.skip(reason=f"no chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCREENSHOT_DIR.exists() and any(SCREENSHOT_DIR.iterdir()):
+        terminalreporter.section("browser screenshots")
+        terminalreporter.write_line(f"last page of each journey: {SCREENSHOT_DIR}")
+
+
+@pytest.fixture
+def live_server(app):
+    """The app under a real HTTP server in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Open pages in fresh browser contexts (separate cookies); screenshot each at the end."""
+    contexts = []
+
+    def open_page(viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    for number, context in enumerate(contexts):
+        for page in context.pages:
+            name = request.node.name.replace("[", "-").replace("]", "")
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{number}.png"), full_page=True)
+        context.close()
+
+
+def log_in(page, base_url: str, email: str, password: str | None = None) -> None:
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password or PASSWORD)
+    page.get_by_role("button", name="Log in").click()
