@@ -1,13 +1,12 @@
 """Command-line entry points (`flask ...`). Each command commits once, at its end."""
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
 from carebook import accounts, audit
+from carebook.clock import utcnow
 from carebook.extensions import db
 from models import Role
 
@@ -69,6 +68,8 @@ def seed_demo(if_empty: bool) -> None:
             click.echo(demo.logins_text())
             return
         raise click.ClickException("The database already has accounts; seed-demo only fills an empty one.")
-    demo.seed(db.session, today=date.today())
+    from flask import current_app
+
+    demo.seed(db.session, today=utcnow().astimezone(current_app.config["CLINIC"].timezone).date())
     db.session.commit()
     click.echo(demo.logins_text())
