@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from carebook.config import ConfigError, load_config
-from carebook.extensions import csrf, db, login_manager, migrate
+from carebook.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,14 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     _init_login(app)
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # Behind a load balancer: take the client address from X-Forwarded-For, for that many hops only.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from carebook import web
     web.init_app(app)

@@ -109,6 +109,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() != "false",
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
     }
     return config
 

@@ -1,4 +1,6 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,3 +21,6 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Counters live in Redis when REDIS_URL is set, so every gunicorn worker and container
+# shares them; in memory otherwise (embedded mode, one process).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -52,6 +52,7 @@ def _register_error_handlers(app: Flask) -> None:
         404: ("not_found", "We could not find that page."),
         405: ("method_not_allowed", "That action is not allowed here."),
         413: ("too_large", "The request is too large."),
+        429: ("too_many_requests", "Too many attempts. Please wait a few minutes and try again."),
         500: ("server_error", "Something went wrong on our side. Please try again."),
     }
     for status, (code, message) in messages.items():

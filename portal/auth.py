@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from carebook import accounts, audit
+from carebook import accounts, audit, throttling
 from carebook.access import allow, public
-from carebook.extensions import db
+from carebook.extensions import db, limiter
 from models import Role, User
 from portal.forms import LoginForm, RegisterForm
 
@@ -50,6 +50,9 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(throttling.LOGIN_PER_ADDRESS, methods=["POST"])
+@limiter.limit(throttling.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
+               key_func=throttling.account_and_address, deduct_when=throttling.failed_login)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
@@ -79,6 +82,7 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @public
+@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))

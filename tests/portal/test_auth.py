@@ -174,3 +174,29 @@ def test_register_rejects_oversize_input_without_writing(client):
         "phone": "07700 900111", "password": "a long enough passphrase"})
     assert response.status_code == 400
     assert db.session.scalar(select(User).where(User.email == "nora@example.com")) is None
+
+
+def test_repeated_wrong_passwords_block_that_address_for_that_account(app, client):
+    patient = make_patient()
+    db.session.commit()
+    for _ in range(5):
+        assert client.login(patient.user.email, "wrong wrong wrong").status_code == 400
+    assert client.login(patient.user.email).status_code == 429
+
+
+def test_guessing_from_one_address_does_not_lock_the_patient_out_elsewhere(app, client):
+    patient = make_patient()
+    db.session.commit()
+    for _ in range(6):
+        client.login(patient.user.email, "wrong wrong wrong")
+    elsewhere = app.test_client()
+    response = elsewhere.submit("/login", {"email": patient.user.email, "password": PASSWORD},
+                                environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert response.status_code == 302
+
+
+def test_successful_logins_do_not_count_as_failures(app, client):
+    patient = make_patient()
+    db.session.commit()
+    for _ in range(7):
+        assert app.test_client().login(patient.user.email).status_code == 302
