@@ -1,15 +1,483 @@
-"""The JSON API under /api."""
+"""The JSON API under /api.
+
+Views are thin: parse the request with the models of :mod:`portal.api_schemas`,
+call the booking or account service, serialise the result through the same
+models. A state change commits once at the end; every error rolls back. Every
+error, whatever produced it, has the shape ``{"error": {"code", "message", ...}}``.
+
+The routes and their responses are described in :mod:`portal.openapi`, served
+at ``/api/openapi.json``; a test keeps that description and these routes in step.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from flask_wtf.csrf import generate_csrf
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
 
-from carebook.access import public
+from flask import Blueprint, abort, current_app, g, jsonify, request, session
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from carebook import accounts, audit, throttling
+from carebook.access import allow, public
+from carebook.booking import BookingError, BookingService
+from carebook.clock import utcnow
+from carebook.extensions import db, limiter
+from carebook.web import booking_service
+from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, UserSession
+from portal import openapi
+from portal.api_schemas import (
+    MAX_ID,
+    AppointmentDoctor,
+    AppointmentList,
+    AppointmentOut,
+    AppointmentResponse,
+    BookingRequest,
+    CancelRequest,
+    CsrfTokenResponse,
+    DoctorList,
+    DoctorOut,
+    DoctorsQuery,
+    ErrorBody,
+    ErrorResponse,
+    LoginRequest,
+    PatientOut,
+    RegisterRequest,
+    RegisterResponse,
+    RescheduleRequest,
+    SessionResponse,
+    SlotList,
+    SlotOut,
+    SlotsQuery,
+    UserOut,
+)
+from portal.auth import sign_in
 
 bp = Blueprint("api", __name__)
+ACTOR_SOURCE = "api"
+#: Largest request body the API reads; anything bigger is 413.
+MAX_BODY_BYTES = 64 * 1024
+#: Longest span of days one slot query may cover.
+MAX_SLOT_RANGE_DAYS = 62
+DEFAULT_SLOT_RANGE_DAYS = 14
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+PATIENT_CANCEL_REASON = "Cancelled by the patient online"
+
+
+# --------------------------------------------------------------------------- errors and responses
+
+
+class ApiError(Exception):
+    """Stop the request with this status and ``{"error": {code, message, **extra}}``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def body(self) -> dict:
+        return _dump(ErrorResponse(error=ErrorBody(code=self.code, message=self.message, **self.extra)))
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    db.session.rollback()
+    return _respond(error.status, error.body())
+
+
+def _dump(model: BaseModel) -> Any:
+    return model.model_dump(mode="json", exclude_none=isinstance(model, ErrorResponse))
+
+
+def _respond(status: int, body: Any, headers: dict[str, str] | None = None):
+    return current_app.response_class(json.dumps(body, ensure_ascii=False), status=status,
+                                      mimetype="application/json", headers=headers)
+
+
+def _invalid(fields: dict[str, list[str]], message: str = "Some fields are not valid.") -> NoReturn:
+    raise ApiError(422, "invalid_request", message, fields=fields)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _json_body() -> dict[str, Any]:
+    """The request's JSON object; an absent body counts as ``{}``."""
+    if not request.is_json:
+        if request.mimetype or request.content_length:
+            raise ApiError(400, "invalid_request", "Send the body as JSON with Content-Type: application/json.")
+        return {}
+    # Without a Content-Length (and a server that marks the end of the stream) nothing is read.
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        abort(413)
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_request", "The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        _invalid({"_body": ["Must be a JSON object."]}, "The request body must be a JSON object.")
+    return payload
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any]):
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        _invalid(_field_errors(error))
+
+
+def _query(model: type[BaseModel]):
+    return _validate(model, {name: request.args.get(name) for name in request.args})
+
+
+def _field_errors(error: ValidationError) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in item["loc"]) or "_body"
+        fields.setdefault(name, [])
+        message = _error_message(item)
+        if message not in fields[name]:
+            fields[name].append(message)
+    return fields
+
+
+def _error_message(item: dict) -> str:
+    kind = item["type"]
+    if kind == "missing":
+        return "This field is required."
+    if kind == "extra_forbidden":
+        return "Unexpected field."
+    if kind in {"value_error", "assertion_error"} and "error" in item.get("ctx", {}):
+        return str(item["ctx"]["error"])
+    return item["msg"]
+
+
+def _idempotency_key() -> str | None:
+    if IDEMPOTENCY_HEADER not in request.headers:
+        return None
+    key = request.headers.get(IDEMPOTENCY_HEADER, "")
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError(422, "invalid_idempotency_key",
+                       "The Idempotency-Key header must be 1 to 255 printable ASCII characters.")
+    return key
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method}\n{request.path}\n{canonical}".encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(current_user._get_current_object(), ACTOR_SOURCE)
+
+
+def _patient() -> Patient:
+    patient = current_user.patient
+    if patient is None:
+        raise ApiError(403, "forbidden", "You do not have access to this page.")
+    return patient
+
+
+def _not_found() -> NoReturn:
+    raise ApiError(404, "not_found", "We could not find that.")
+
+
+def _bookable_doctor(doctor_id: int) -> Doctor:
+    doctor = db.session.get(Doctor, doctor_id) if doctor_id <= MAX_ID else None
+    if doctor is None or not doctor.is_active:
+        _not_found()
+    return doctor
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    """The signed-in patient's appointment, or 404 (another patient's is not even admitted to exist)."""
+    appointment = db.session.get(Appointment, appointment_id) if appointment_id <= MAX_ID else None
+    if appointment is None or appointment.patient_id != _patient().id:
+        _not_found()
+    return appointment
+
+
+def _fresh_csrf_token() -> str:
+    # Signing in cleared the session, so a token generated earlier in this request is stale.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    return generate_csrf()
+
+
+def _start_session(user) -> None:
+    """Sign ``user`` in on a new server-side session, ending this client's previous one."""
+    if current_user.is_authenticated and current_user.login_session_id:
+        previous = db.session.get(UserSession, current_user.login_session_id)
+        if previous is not None:
+            accounts.end_session(previous)
+    sign_in(user)
+
+
+def _add_days(day: date, days: int) -> date:
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+def _slot_out(slot) -> SlotOut:
+    return SlotOut(start_at=slot.start_at, end_at=slot.end_at)
+
+
+def _appointment_out(appointment: Appointment, service: BookingService) -> AppointmentOut:
+    doctor = appointment.doctor
+    return AppointmentOut(
+        id=appointment.id,
+        doctor=AppointmentDoctor(id=doctor.id, name=doctor.name, specialty=doctor.specialty),
+        start_at=appointment.start_at, end_at=appointment.end_at, status=appointment.status,
+        reason=appointment.reason,
+        can_change_until=(service.cancellation_deadline(appointment)
+                          if appointment.status is AppointmentStatus.BOOKED else None),
+    )
+
+
+def _appointment_body(appointment: Appointment, service: BookingService) -> dict:
+    return _dump(AppointmentResponse(appointment=_appointment_out(appointment, service)))
+
+
+def _booking_error(error: BookingError, service: BookingService, doctor: Doctor | None,
+                   start_at: datetime | None) -> tuple[int, dict]:
+    """Status and body for a refused booking; a conflict carries that day's free slots as they are now."""
+    if error.kind == "conflict":
+        free = []
+        if doctor is not None and start_at is not None:
+            day = service.local_day(start_at)
+            first_bookable, last_bookable = service.bookable_days()
+            if first_bookable <= day <= last_bookable:
+                free = service.free_slots(doctor, day, day)
+        return 409, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message,
+                                                        slots=[_slot_out(slot) for slot in free])))
+    return 422, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message)))
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def find_idempotency_record(user_id: int, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str):
+    if record.request_fingerprint != fingerprint:
+        raise ApiError(422, "idempotency_key_reused",
+                       "This Idempotency-Key was already used for a different request.")
+    return _respond(record.status_code, record.response_body, {REPLAYED_HEADER: "true"})
+
+
+def _store_result(user_id: int, key: str, fingerprint: str, status: int, body: dict):
+    """Add the result to the current transaction; if a concurrent request got there first, answer as it did."""
+    db.session.add(IdempotencyRecord(user_id=user_id, key=key, request_fingerprint=fingerprint,
+                                     status_code=status, response_body=body))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Same key, same user, committed (or being committed) by a concurrent request:
+        # undo this one whole, booking included, and answer with the first result.
+        db.session.rollback()
+        record = find_idempotency_record(user_id, key)
+        if record is None:
+            raise ApiError(409, "idempotency_in_progress",
+                           "A request with this Idempotency-Key is still being processed. Retry shortly.") from None
+        return _replay(record, fingerprint)
+    return None
+
+
+# --------------------------------------------------------------------------- routes
 
 
 @bp.route("/csrf-token")
 @public
 def csrf_token():
-    return jsonify(csrf_token=generate_csrf())
+    return _respond(200, _dump(CsrfTokenResponse(csrf_token=generate_csrf())))
+
+
+@bp.route("/openapi.json")
+@public
+def openapi_document():
+    return jsonify(openapi.document(current_app.config.get("SESSION_COOKIE_NAME", "session")))
+
+
+@bp.route("/patients", methods=["POST"])
+@public
+@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS)
+def register():
+    data: RegisterRequest = _validate(RegisterRequest, _json_body())
+    try:
+        patient = accounts.register_patient(
+            db.session, audit.Actor(None, ACTOR_SOURCE), email=data.email, password=data.password,
+            full_name=data.full_name, date_of_birth=data.date_of_birth, phone=data.phone)
+    except accounts.AccountError as error:
+        _invalid({error.field or "email": [error.message]}, error.message)
+    _start_session(patient.user)
+    db.session.commit()
+    current_app.logger.info("patient %s registered through the API", patient.id)
+    body = RegisterResponse(
+        patient=PatientOut(id=patient.id, full_name=patient.user.full_name, email=patient.user.email,
+                           date_of_birth=patient.date_of_birth, phone=patient.phone),
+        csrf_token=_fresh_csrf_token())
+    return _respond(201, _dump(body))
+
+
+@bp.route("/session", methods=["POST"])
+@public
+@limiter.limit(throttling.LOGIN_PER_ADDRESS)
+@limiter.limit(throttling.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, key_func=throttling.account_and_address,
+               deduct_when=throttling.failed_login)
+def login():
+    data: LoginRequest = _validate(LoginRequest, _json_body())
+    user = accounts.authenticate(db.session, data.email, data.password)
+    if user is None:
+        # Same answer whether or not the email has an account.
+        raise ApiError(401, "invalid_credentials", "Email or password is not right.")
+    _start_session(user)
+    db.session.commit()
+    body = SessionResponse(user=UserOut(id=user.id, email=user.email, full_name=user.full_name, role=user.role),
+                           csrf_token=_fresh_csrf_token())
+    return _respond(200, _dump(body))
+
+
+@bp.route("/session", methods=["DELETE"])
+@allow(*Role)
+def logout():
+    user_session = db.session.get(UserSession, current_user.login_session_id)
+    if user_session is not None:
+        accounts.end_session(user_session)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    return current_app.response_class(status=204)
+
+
+@bp.route("/doctors")
+@allow(Role.PATIENT)
+def doctors():
+    query: DoctorsQuery = _query(DoctorsQuery)
+    statement = select(Doctor).where(Doctor.is_active).order_by(Doctor.specialty, Doctor.id)
+    if query.specialty:
+        statement = statement.where(Doctor.specialty == query.specialty)
+    shown = db.session.scalars(statement).all()
+    service = booking_service()
+    first_day, last_day = service.bookable_days()
+    free = service.free_slots_for(shown, first_day, last_day)
+    body = DoctorList([
+        DoctorOut(id=doctor.id, name=doctor.name, specialty=doctor.specialty,
+                  appointment_minutes=doctor.appointment_minutes,
+                  next_available=free[doctor.id][0].start_at if free[doctor.id] else None)
+        for doctor in shown
+    ])
+    return _respond(200, _dump(body))
+
+
+@bp.route("/doctors/<int:doctor_id>/slots")
+@allow(Role.PATIENT)
+def doctor_slots(doctor_id: int):
+    doctor = _bookable_doctor(doctor_id)
+    query: SlotsQuery = _query(SlotsQuery)
+    service = booking_service()
+    first_bookable, last_bookable = service.bookable_days()
+    first = query.from_ or (min(first_bookable, query.to) if query.to else first_bookable)
+    last = query.to or _add_days(first, DEFAULT_SLOT_RANGE_DAYS - 1)
+    if first > last:
+        _invalid({"to": ["Must not be before from."]})
+    if (last - first).days + 1 > MAX_SLOT_RANGE_DAYS:
+        _invalid({"to": [f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time."]})
+    first, last = max(first, first_bookable), min(last, last_bookable)
+    free = service.free_slots(doctor, first, last) if first <= last else []
+    body = SlotList(doctor_id=doctor.id, timezone=service.timezone.key, slots=[_slot_out(s) for s in free])
+    return _respond(200, _dump(body))
+
+
+@bp.route("/appointments")
+@allow(Role.PATIENT)
+def appointments():
+    patient = _patient()
+    rows = db.session.scalars(
+        select(Appointment).where(Appointment.patient_id == patient.id).order_by(Appointment.start_at,
+                                                                                 Appointment.id)
+    ).all()
+    now = utcnow()
+    upcoming = [a for a in rows if a.status is AppointmentStatus.BOOKED and a.end_at > now]
+    past = sorted((a for a in rows if a not in upcoming), key=lambda a: a.start_at, reverse=True)
+    service = booking_service()
+    return _respond(200, _dump(AppointmentList([_appointment_out(a, service) for a in upcoming + past])))
+
+
+@bp.route("/appointments", methods=["POST"])
+@allow(Role.PATIENT)
+def book():
+    patient = _patient()
+    user_id = current_user.id
+    key = _idempotency_key()
+    payload = _json_body()
+    fingerprint = _fingerprint(payload) if key is not None else ""
+    if key is not None:
+        record = find_idempotency_record(user_id, key)
+        if record is not None:
+            return _replay(record, fingerprint)
+    data: BookingRequest = _validate(BookingRequest, payload)
+    doctor = db.session.get(Doctor, data.doctor_id)
+    if doctor is None:
+        _invalid({"doctor_id": ["There is no such doctor."]})
+    service = booking_service()
+    try:
+        appointment = service.book(_actor(), doctor=doctor, patient=patient, start_at=data.start_at,
+                                   reason=data.reason)
+    except BookingError as error:
+        db.session.rollback()
+        status, body = _booking_error(error, service, doctor, data.start_at)
+    else:
+        status, body = 201, _appointment_body(appointment, service)
+    if key is not None:
+        earlier = _store_result(user_id, key, fingerprint, status, body)
+        if earlier is not None:
+            return earlier
+    db.session.commit()
+    return _respond(status, body)
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+@allow(Role.PATIENT)
+def cancel(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    data: CancelRequest = _validate(CancelRequest, _json_body())
+    service = booking_service()
+    try:
+        service.cancel(_actor(), appointment, reason=data.reason or PATIENT_CANCEL_REASON)
+    except BookingError as error:
+        db.session.rollback()
+        return _respond(*_booking_error(error, service, None, None))
+    db.session.commit()
+    return _respond(200, _appointment_body(appointment, service))
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["POST"])
+@allow(Role.PATIENT)
+def reschedule(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    data: RescheduleRequest = _validate(RescheduleRequest, _json_body())
+    service = booking_service()
+    doctor = appointment.doctor
+    try:
+        service.reschedule(_actor(), appointment, data.start_at)
+    except BookingError as error:
+        db.session.rollback()
+        return _respond(*_booking_error(error, service, doctor, data.start_at))
+    db.session.commit()
+    return _respond(200, _appointment_body(appointment, service))
