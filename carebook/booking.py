@@ -153,19 +153,46 @@ class BookingService:
     def free_slots_for(self, doctors: Sequence[Doctor], first_day: date, last_day: date
                        ) -> dict[int, list[slots.Slot]]:
         """Bookable slots per doctor, as patients may book them now. Constant query count."""
-        active = [doctor for doctor in doctors if doctor.is_active]
         result: dict[int, list[slots.Slot]] = {doctor.id: [] for doctor in doctors}
+        for doctor, find in self._slot_finders(doctors, first_day, last_day):
+            result[doctor.id] = find(first_day, last_day)
+        return result
+
+    def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
+                        step_days: int = 7) -> dict[int, slots.Slot | None]:
+        """Each doctor's first bookable slot in [first_day, last_day], or None. Constant query count.
+
+        The data for the whole range is read once; the slot engine then walks it a week at
+        a time and stops at the first free slot, so a busy doctor costs little.
+        """
+        result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in doctors}
+        for doctor, find in self._slot_finders(doctors, first_day, last_day):
+            window_start = first_day
+            while window_start <= last_day and result[doctor.id] is None:
+                window_end = min(window_start + timedelta(days=step_days - 1), last_day)
+                found = find(window_start, window_end)
+                result[doctor.id] = found[0] if found else None
+                window_start = window_end + timedelta(days=1)
+        return result
+
+    def _slot_finders(self, doctors: Sequence[Doctor], first_day: date, last_day: date):
+        """(doctor, find(first, last) -> slots) for each active doctor, over data read in one go."""
+        active = [doctor for doctor in doctors if doctor.is_active]
         if not active:
-            return result
+            return []
         availabilities = self.availabilities(active, first_day, last_day)
         busy = self.busy([d.id for d in active], *self.utc_window(first_day, last_day))
         now = utcnow()
-        for doctor in active:
-            result[doctor.id] = slots.bookable_slots(
-                availabilities[doctor.id], first_day=first_day, last_day=last_day, tz=self.timezone,
-                now=now, minimum_notice=self.policy.minimum_notice, horizon=self.policy.booking_horizon,
-                busy=busy[doctor.id])
-        return result
+
+        def finder(doctor: Doctor):
+            def find(first: date, last: date) -> list[slots.Slot]:
+                return slots.bookable_slots(
+                    availabilities[doctor.id], first_day=first, last_day=last, tz=self.timezone, now=now,
+                    minimum_notice=self.policy.minimum_notice, horizon=self.policy.booking_horizon,
+                    busy=busy[doctor.id])
+            return find
+
+        return [(doctor, finder(doctor)) for doctor in active]
 
     def bookable_days(self) -> tuple[date, date]:
         """The first and last local dates on which a patient may book today."""

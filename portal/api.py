@@ -375,11 +375,11 @@ def doctors():
     shown = db.session.scalars(statement).all()
     service = booking_service()
     first_day, last_day = service.bookable_days()
-    free = service.free_slots_for(shown, first_day, last_day)
+    next_free = service.next_free_slots(shown, first_day, last_day)
     body = DoctorList([
         DoctorOut(id=doctor.id, name=doctor.name, specialty=doctor.specialty,
                   appointment_minutes=doctor.appointment_minutes,
-                  next_available=free[doctor.id][0].start_at if free[doctor.id] else None)
+                  next_available=next_free[doctor.id].start_at if next_free[doctor.id] else None)
         for doctor in shown
     ])
     return _respond(200, _dump(body))

@@ -87,8 +87,7 @@ def doctors():
     shown = [d for d in all_doctors if not specialty or d.specialty == specialty]
     service = booking_service()
     first_day, last_day = service.bookable_days()
-    free = service.free_slots_for(shown, first_day, min(last_day, first_day + timedelta(days=27)))
-    next_available = {doctor_id: (slots[0] if slots else None) for doctor_id, slots in free.items()}
+    next_available = service.next_free_slots(shown, first_day, last_day)
     return render_template("patient/doctors.html", doctors=shown, specialties=specialties,
                            specialty=specialty, next_available=next_available)
 

@@ -241,3 +241,22 @@ def test_cancelled_appointment_cannot_get_an_outcome(service, doctor, patient):
     clock.freeze(TUESDAY_10 + timedelta(minutes=5))
     with pytest.raises(booking.NotBooked):
         service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.COMPLETED)
+
+
+def test_next_free_slot_is_the_first_of_the_free_list(service, doctor, patient):
+    first, last = service.bookable_days()
+    service.book(actor_for(patient), doctor=doctor, patient=patient,
+                 start_at=service.free_slots(doctor, first, last)[0].start_at)
+    assert service.next_free_slots([doctor], first, last)[doctor.id] == service.free_slots(doctor, first, last)[0]
+
+
+def test_next_free_slot_looks_past_a_fully_booked_fortnight(service, doctor):
+    add_time_off(doctor, datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 20, tzinfo=UTC))
+    first, last = service.bookable_days()
+    assert service.next_free_slots([doctor], first, last)[doctor.id].start_at == datetime(2026, 6, 22, 8, 0, tzinfo=UTC)
+
+
+def test_inactive_doctor_has_no_next_free_slot(service, doctor):
+    doctor.is_active = False
+    first, last = service.bookable_days()
+    assert service.next_free_slots([doctor], first, last) == {doctor.id: None}
