@@ -1,35 +1,40 @@
-"""The staff console, on Flask-Admin. Only staff reach any view under /admin."""
+"""The staff console, on Flask-Admin. Only staff reach any view under /admin.
+
+Views live beside this file, one module each: dashboard, schedule, appointments
+(with booking in admin.booking and the CSV export in admin.csv_export), patients,
+doctors and audit. None of them writes appointments itself: every change goes
+through carebook.booking.BookingService, and accounts through carebook.accounts.
+"""
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, redirect, request, url_for
-from flask_admin import Admin, AdminIndexView, expose
+from flask import Flask
+from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
-from flask_login import current_user
 
-from models import Role
+from admin.base import StaffModelView, StaffOnlyMixin
+from admin.dashboard import StaffIndexView
 
-
-class StaffOnlyMixin:
-    """Flask-Admin's own access hooks, agreeing with carebook.access's before_request check."""
-
-    def is_accessible(self) -> bool:
-        return current_user.is_authenticated and current_user.role is Role.STAFF
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        current_app.logger.warning("refused admin view %s to user %s", name, current_user.id)
-        abort(403)
-
-
-class StaffIndexView(StaffOnlyMixin, AdminIndexView):
-    @expose("/")
-    def index(self):
-        return self.render("admin/index.html")
+__all__ = ["StaffIndexView", "StaffModelView", "StaffOnlyMixin", "init_admin"]
 
 
 def init_admin(app: Flask) -> Admin:
+    from admin.appointments import AppointmentView
+    from admin.audit import AuditView
+    from admin.doctors import DoctorView
+    from admin.patients import PatientView
+    from admin.schedule import ScheduleView
+    from carebook.extensions import db
+    from models import Appointment, AuditEntry, Doctor, Patient
+
     admin = Admin(app, name=app.config["CLINIC"].name + " · Staff", url="/admin",
-                  index_view=StaffIndexView(url="/admin"), theme=Bootstrap4Theme(swatch="default"))
-    # carebook.access treats every view registered here as staff-only.
+                  index_view=StaffIndexView(name="Dashboard", url="/admin"),
+                  theme=Bootstrap4Theme(swatch="default", base_template="admin/staff_base.html", fluid=True))
+    # carebook.access treats every view registered here as staff-only; each view also
+    # checks for itself (StaffOnlyMixin).
+    admin.add_view(ScheduleView(name="Day schedule", endpoint="schedule", url="schedule"))
+    admin.add_view(AppointmentView(Appointment, db, name="Appointments", endpoint="appointments",
+                                   url="appointments"))
+    admin.add_view(PatientView(Patient, db, name="Patients", endpoint="patients", url="patients"))
+    admin.add_view(DoctorView(Doctor, db, name="Doctors", endpoint="doctors", url="doctors"))
+    admin.add_view(AuditView(AuditEntry, db, name="Audit log", endpoint="audit", url="audit"))
     return admin

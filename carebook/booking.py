@@ -228,7 +228,7 @@ class BookingService:
 
     def reschedule(self, actor: audit.Actor, appointment: Appointment, new_start_at: datetime, *,
                    enforce_cutoff: bool = True, allow_outside_hours: bool = False,
-                   override_note: str = "") -> Appointment:
+                   override_note: str = "", reason: str = "") -> Appointment:
         """Move a booked appointment to a new time of the same doctor, atomically.
 
         The appointment keeps its id; its old time is free again in the same
@@ -247,7 +247,7 @@ class BookingService:
         self._flush_checking_overlaps()
         audit.record(self.session, actor, "appointment.rescheduled", "appointment", appointment.id,
                      previous_start_at=previous_start_at.isoformat(), start_at=new_start_at.isoformat(),
-                     end_at=end_at.isoformat(),
+                     end_at=end_at.isoformat(), **({"note": reason.strip()} if reason.strip() else {}),
                      **({"outside_hours_note": override_note} if allow_outside_hours else {}))
         self._notify("rescheduled", appointment, previous_start_at)
         return appointment
@@ -282,6 +282,16 @@ class BookingService:
         self.session.flush()
         audit.record(self.session, actor, f"appointment.{status.value}", "appointment", appointment.id,
                      previous_status=previous.value)
+        return appointment
+
+    def clear_attention(self, actor: audit.Actor, appointment: Appointment, note: str) -> Appointment:
+        """Staff have dealt with a flagged appointment (e.g. called the patient) and keep it as it is."""
+        if not appointment.needs_attention:
+            return appointment
+        appointment.needs_attention = False
+        self.session.flush()
+        audit.record(self.session, actor, "appointment.attention_cleared", "appointment", appointment.id,
+                     note=note.strip())
         return appointment
 
     def cancellation_deadline(self, appointment: Appointment) -> datetime:

@@ -1,0 +1,176 @@
+"""Patients in the console: find, create for a phone booking, edit contact details, see their history."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, DateEqualFilter
+from flask_admin.helpers import get_redirect_target
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+
+from admin.base import StaffModelView, actor, link, parse_id
+from admin.filters import patient_term_clause, search_terms
+from admin.forms import ConfirmForm, PatientForm
+from admin.people import put_error_on_form, update_account
+from carebook import accounts, audit
+from carebook.accounts import AccountError
+from carebook.clock import utcnow
+from carebook.extensions import db
+from models import Appointment, AppointmentStatus, Patient, User
+
+
+def login_status(patient: Patient) -> str:
+    if not patient.user.is_active:
+        return "Deactivated"
+    return "No password yet" if patient.user.password_hash is None else "Can log in"
+
+
+class PatientView(StaffModelView):
+    can_delete = False  # patients keep their history: deactivate their login instead
+    column_list = ["user.full_name", "date_of_birth", "phone", "user.email", "login"]
+    column_labels = {"user.full_name": "Name", "date_of_birth": "Date of birth", "phone": "Phone",
+                     "user.email": "Email", "login": "Login"}
+    column_sortable_list = ["user.full_name", "date_of_birth", "user.email"]
+    column_default_sort = [("user.full_name", False), ("id", False)]
+    column_filters = [DateEqualFilter(Patient.date_of_birth, "Date of birth"),
+                      DateBetweenFilter(Patient.date_of_birth, "Date of birth"),
+                      BooleanEqualFilter("user.is_active", "Login active")]
+    column_formatters = {
+        "user.full_name": lambda view, context, model, name: link(
+            url_for(".history", patient_id=model.id), model.name),
+        "date_of_birth": lambda view, context, model, name: model.date_of_birth.strftime("%d %b %Y"),
+        "login": lambda view, context, model, name: login_status(model),
+    }
+
+    # -- search: name, email, phone (any spacing) or date of birth ----------------------------------
+
+    def init_search(self) -> bool:
+        return True
+
+    def search_placeholder(self) -> str:
+        return "Name, email, phone or date of birth"
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        terms = search_terms(search)
+        if not terms:
+            return query, count_query, joins, count_joins
+
+        def restrict(statement):
+            user = aliased(User)
+            statement = statement.join(user, Patient.user_id == user.id)
+            return statement.filter(and_(*(patient_term_clause(term, Patient, user) for term in terms)))
+
+        return restrict(query), (restrict(count_query) if count_query is not None else None), joins, count_joins
+
+    def get_empty_list_message(self) -> str:
+        return "No patients match. Create one with “Create” (no password needed for a phone booking)."
+
+    # -- create (no password: a phone booking) and edit ------------------------------------------
+
+    def get_create_form(self):
+        return PatientForm
+
+    def get_edit_form(self):
+        return PatientForm
+
+    def edit_form(self, obj: Patient | None = None):
+        return self._edit_form_class(obj=obj, full_name=obj.user.full_name, email=obj.user.email)
+
+    def create_model(self, form):
+        try:
+            patient = accounts.register_patient(
+                db.session, actor(), email=form.email.data, password=None, full_name=form.full_name.data,
+                date_of_birth=form.date_of_birth.data, phone=form.phone.data)
+        except AccountError as error:
+            db.session.rollback()
+            put_error_on_form(form, error)
+            return False
+        db.session.commit()
+        return patient
+
+    def update_model(self, form, model: Patient) -> bool:
+        try:
+            changed = update_account(db.session, model.user, full_name=form.full_name.data, email=form.email.data)
+        except AccountError as error:
+            db.session.rollback()
+            put_error_on_form(form, error)
+            return False
+        if form.date_of_birth.data > utcnow().date():
+            form.date_of_birth.errors = [*form.date_of_birth.errors, "Date of birth cannot be in the future."]
+            db.session.rollback()
+            return False
+        for field in ("phone", "date_of_birth"):
+            value = getattr(form, field).data
+            value = value.strip() if isinstance(value, str) else value
+            if getattr(model, field) != value:
+                setattr(model, field, value)
+                changed.append(field)
+        if changed:
+            # Field names only: the log says what changed, not the personal details themselves.
+            audit.record(db.session, actor(), "patient.updated", "patient", model.id, fields=changed)
+        db.session.commit()
+        return True
+
+    def get_save_return_url(self, model: Patient, is_created: bool = False) -> str:
+        target = get_redirect_target()
+        # Created from the booking page: carry on booking for the new patient.
+        if is_created and target and target.startswith(url_for("appointments.book")):
+            return target + ("&" if "?" in target else "?") + urlencode({"patient_id": model.id})
+        return url_for(".history", patient_id=model.id)
+
+    # -- deactivating logins ------------------------------------------------------------------------
+
+    @action("deactivate", "Deactivate login", "Deactivate the logins of the selected patients? "
+                                               "Their appointments and history stay.")
+    def action_deactivate(self, ids):
+        self._set_active(ids, False)
+
+    @action("reactivate", "Reactivate login")
+    def action_reactivate(self, ids):
+        self._set_active(ids, True)
+
+    def _set_active(self, ids, active: bool) -> None:
+        numbers = [n for n in (parse_id(i) for i in ids) if n]
+        patients = db.session.scalars(select(Patient).where(Patient.id.in_(numbers))).all()
+        for patient in patients:
+            if patient.user.is_active != active:
+                accounts.set_active(db.session, actor(), patient.user, active)
+        db.session.commit()
+        flash(f"{'Reactivated' if active else 'Deactivated'} the login of {len(patients)} "
+              f"patient{'s' if len(patients) != 1 else ''}.", "success")
+
+    # -- one patient: details and appointment history ----------------------------------------------
+
+    def _patient(self, patient_id: int) -> Patient:
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            abort(404)
+        return patient
+
+    @expose("/<int:patient_id>/")
+    def history(self, patient_id: int):
+        patient = self._patient(patient_id)
+        appointments = db.session.scalars(
+            select(Appointment).where(Appointment.patient_id == patient.id).order_by(Appointment.start_at.desc())
+        ).all()
+        now = utcnow()
+        upcoming = sorted((a for a in appointments if a.status is AppointmentStatus.BOOKED and a.end_at > now),
+                          key=lambda a: a.start_at)
+        past = [a for a in appointments if a not in upcoming]
+        return self.render("admin/patients/history.html", patient=patient, upcoming=upcoming, past=past,
+                           login_status=login_status(patient), confirm_form=ConfirmForm(formdata=None))
+
+    @expose("/<int:patient_id>/login/", methods=("POST",))
+    def set_login(self, patient_id: int):
+        patient = self._patient(patient_id)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        active = request.form.get("active") == "1"
+        if patient.user.is_active != active:
+            accounts.set_active(db.session, actor(), patient.user, active)
+            db.session.commit()
+        flash(f"{patient.name}'s login is {'active' if active else 'deactivated'}.", "success")
+        return redirect(url_for(".history", patient_id=patient.id))
