@@ -51,7 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     web.init_app(app)
 
     import reminders
-    reminders.init_app(app)
+    reminders.init_app(app, environ)
 
     from carebook.cli import register_commands
     register_commands(app)

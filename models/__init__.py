@@ -8,6 +8,7 @@ from models.appointments import (
     IdempotencyRecord,
 )
 from models.availability import DateOverride, TimeOff, WeeklyHours
+from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
 from models.users import Doctor, Patient, Role, User, UserSession
 
 __all__ = [

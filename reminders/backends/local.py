@@ -1,0 +1,241 @@
+"""The embedded backend: reminders kept in the database, fired by the relay worker.
+
+``local_reminders`` plays EventBridge Scheduler: one row per live reminder, named like
+the schedule would be. When a row is due, :func:`fire_due` builds the same SQS event
+that the queue would hand to Lambda and calls the very same handler
+(:func:`lambda_handler.handler.handler`); the email goes to SMTP if configured, else to
+the mail folder. Delivered rows are deleted, as a one-off schedule deletes itself.
+
+Several workers may run at once: a worker claims due rows (``FOR UPDATE SKIP LOCKED``
+on PostgreSQL, a conditional UPDATE on SQLite) with a lease before delivering them,
+and the handler's idempotency record (``reminder_deliveries``) refuses a second send
+of the same reminder even if a claim ran out in the middle.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from carebook import clock
+from carebook.clock import utcnow
+from lambda_handler.handler import Services, handler
+from lambda_handler.idempotency import Claim
+from lambda_handler.mail import FolderMailer, Mailer, SmtpMailer
+from models import LocalReminder, ReminderDelivery
+from models.outbox import LocalReminderStatus, ReminderDeliveryStatus
+from reminders.backends import LiveReminder
+from reminders.planning import Reminder
+from reminders.settings import ReminderSettings
+
+#: How long a worker owns the reminders it claimed.
+CLAIM_LEASE = timedelta(minutes=5)
+#: Like the queue's redrive policy: after this many failed deliveries the reminder is
+#: parked as "failed" (the dead-letter queue of the embedded mode).
+MAX_DELIVERIES = 5
+RETRY_CAP = timedelta(minutes=30)
+LOCAL_EVENT_SOURCE_ARN = "arn:aws:sqs:local:000000000000:carebook-reminders-local"
+
+
+def local_mailer(settings: ReminderSettings) -> Mailer:
+    if settings.smtp is not None:
+        smtp = settings.smtp
+        return SmtpMailer(host=smtp.host, port=smtp.port, username=smtp.username, password=smtp.password,
+                          starttls=smtp.starttls)
+    return FolderMailer(settings.mail_folder)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, session: Session, settings: ReminderSettings):
+        self.session = session
+        self.settings = settings
+        self.mailer = local_mailer(settings)
+
+    def put_reminder(self, reminder: Reminder) -> str:
+        row = self.session.scalar(select(LocalReminder).where(LocalReminder.name == reminder.name)
+                                  .with_for_update())
+        if row is None:
+            self.session.add(LocalReminder(name=reminder.name, appointment_id=reminder.appointment_id,
+                                           fire_at=reminder.fire_at, next_attempt_at=reminder.fire_at,
+                                           payload=reminder.payload, status=LocalReminderStatus.SCHEDULED))
+            self.session.flush()
+            return "created"
+        if (row.fire_at == reminder.fire_at and row.payload == reminder.payload
+                and row.status is LocalReminderStatus.SCHEDULED):
+            return "unchanged"
+        # A full replacement, like UpdateSchedule. A worker delivering the old content
+        # now finds its claim gone and leaves this row alone.
+        row.appointment_id = reminder.appointment_id
+        row.fire_at = row.next_attempt_at = reminder.fire_at
+        row.payload = reminder.payload
+        row.status = LocalReminderStatus.SCHEDULED
+        row.attempts = 0
+        row.claimed_until = row.claim_token = None
+        row.last_error = ""
+        self.session.flush()
+        return "updated"
+
+    def delete_reminder(self, name: str) -> str:
+        result = self.session.execute(delete(LocalReminder).where(LocalReminder.name == name))
+        return "deleted" if result.rowcount else "absent"
+
+    def live_reminders(self) -> dict[str, LiveReminder]:
+        rows = self.session.scalars(select(LocalReminder).where(
+            LocalReminder.status == LocalReminderStatus.SCHEDULED)).all()
+        return {row.name: LiveReminder(name=row.name, appointment_id=row.appointment_id, fire_at=row.fire_at,
+                                       payload=row.payload) for row in rows}
+
+
+# -- firing due reminders --------------------------------------------------------------------
+
+
+@dataclass
+class FireResult:
+    delivered: int = 0
+    failed: int = 0
+
+
+def handler_services(engine: Engine, settings: ReminderSettings, clinic_name: str) -> Services:
+    return Services(mailer=local_mailer(settings), store=DatabaseIdempotencyStore(engine),
+                    sender=formataddr((clinic_name, settings.email_sender)), now=clock.utcnow)
+
+
+def claim_due(session: Session, limit: int) -> list[LocalReminder]:
+    """Claim up to ``limit`` due reminders for this worker, committed, so others skip them."""
+    now = utcnow()
+    token = uuid.uuid4().hex
+    due = (select(LocalReminder.id)
+           .where(LocalReminder.status == LocalReminderStatus.SCHEDULED, LocalReminder.next_attempt_at <= now,
+                  or_(LocalReminder.claimed_until.is_(None), LocalReminder.claimed_until < now))
+           .order_by(LocalReminder.next_attempt_at, LocalReminder.id)
+           .limit(limit)
+           .with_for_update(skip_locked=True))
+    session.execute(update(LocalReminder).where(LocalReminder.id.in_(due.scalar_subquery()))
+                    .values(claimed_until=now + CLAIM_LEASE, claim_token=token)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    return list(session.scalars(select(LocalReminder).where(LocalReminder.claim_token == token)
+                                .order_by(LocalReminder.id)))
+
+
+def sqs_event(rows: list[LocalReminder]) -> tuple[dict[str, Any], dict[str, LocalReminder]]:
+    """The event Lambda would receive from SQS for these reminders, and its message ids."""
+    records, by_message_id = [], {}
+    sent_ms = str(int(utcnow().timestamp() * 1000))
+    for row in rows:
+        message_id = str(uuid.uuid4())
+        body = json.dumps(row.payload, sort_keys=True, separators=(",", ":"))
+        records.append({
+            "messageId": message_id,
+            "receiptHandle": f"local-{message_id}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": str(row.attempts + 1), "SentTimestamp": sent_ms,
+                           "SenderId": "local-scheduler", "ApproximateFirstReceiveTimestamp": sent_ms},
+            "messageAttributes": {},
+            "md5OfBody": _md5(body),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": LOCAL_EVENT_SOURCE_ARN,
+            "awsRegion": "local",
+        })
+        by_message_id[message_id] = row
+    return {"Records": records}, by_message_id
+
+
+def fire_due(session: Session, services: Services, limit: int = 10) -> FireResult:
+    """Deliver due reminders through the Lambda handler; delete the delivered ones."""
+    from reminders.relay import backoff
+
+    rows = claim_due(session, limit)
+    result = FireResult()
+    if not rows:
+        return result
+    claims = {row.id: row.claim_token for row in rows}
+    event, by_message_id = sqs_event(rows)
+    response = handler(event, None, services=services)
+    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    now = utcnow()
+    for message_id, row in by_message_id.items():
+        mine = (LocalReminder.id == row.id) & (LocalReminder.claim_token == claims[row.id])
+        if message_id not in failed:
+            session.execute(delete(LocalReminder).where(mine).execution_options(synchronize_session=False))
+            result.delivered += 1
+            continue
+        result.failed += 1
+        attempts = row.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts, "claimed_until": None, "claim_token": None,
+                                  "last_error": "the reminder handler reported this message as failed"}
+        if attempts >= MAX_DELIVERIES:
+            values["status"] = LocalReminderStatus.FAILED
+        else:
+            values["next_attempt_at"] = now + backoff(attempts, cap=RETRY_CAP)
+        session.execute(update(LocalReminder).where(mine).values(**values)
+                        .execution_options(synchronize_session=False))
+    session.commit()
+    return result
+
+
+def _md5(text: str) -> str:
+    import hashlib
+
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+# -- the handler's idempotency record ----------------------------------------------------
+
+
+class DatabaseIdempotencyStore:
+    """The handler's idempotency store on the app's database (DynamoDB's part on AWS).
+
+    Each call is its own short transaction on its own connection: a claim must be
+    committed before the email leaves, whatever the caller's session is doing.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.table = ReminderDelivery.__table__
+
+    def _insert(self):
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        return dialect_insert(self.table)
+
+    def begin(self, key: str, now: datetime, lease: timedelta) -> Claim:
+        columns = self.table.c
+        values = {"reminder_id": key, "status": ReminderDeliveryStatus.IN_PROGRESS, "lease_until": now + lease,
+                  "created_at": now}
+        with self.engine.begin() as connection:
+            # RETURNING rather than rowcount: psycopg reports -1 for INSERT ... ON CONFLICT here.
+            statement = self._insert().values(**values).on_conflict_do_nothing().returning(columns.reminder_id)
+            if connection.execute(statement).first() is not None:
+                return Claim.NEW
+            status = connection.scalar(select(columns.status).where(columns.reminder_id == key))
+            if status is ReminderDeliveryStatus.COMPLETED:
+                return Claim.DONE
+            # An abandoned claim (its worker crashed) may be taken over once its lease ran out.
+            taken = connection.execute(update(self.table).where(
+                columns.reminder_id == key, columns.status == ReminderDeliveryStatus.IN_PROGRESS,
+                columns.lease_until < now).values(lease_until=now + lease)).rowcount
+            return Claim.NEW if taken == 1 else Claim.BUSY
+
+    def complete(self, key: str, now: datetime) -> None:
+        columns = self.table.c
+        with self.engine.begin() as connection:
+            connection.execute(update(self.table).where(columns.reminder_id == key)
+                               .values(status=ReminderDeliveryStatus.COMPLETED, completed_at=now))
+
+    def abandon(self, key: str) -> None:
+        columns = self.table.c
+        with self.engine.begin() as connection:
+            connection.execute(delete(self.table).where(columns.reminder_id == key,
+                                                        columns.status == ReminderDeliveryStatus.IN_PROGRESS))

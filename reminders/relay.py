@@ -1,0 +1,187 @@
+"""The relay: acts on committed outbox rows, with retries, safely in several processes.
+
+One pass (:func:`relay_once`):
+
+1. Claim up to ``batch_size`` due rows in one short committed transaction: on
+   PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` inside a conditional UPDATE, on
+   SQLite the same UPDATE (SQLite runs one writer at a time). A claim is a lease: a
+   crashed worker's rows become claimable again when it runs out. Only the oldest
+   pending row of each (appointment, topic) lane is claimable, so a cancellation is
+   never applied before the booking it cancels.
+2. Act on each row after the commit: reminder rows bring the backend's reminder in
+   line with the appointment's current row (create, move or delete; each idempotent),
+   email rows render and send their snapshot.
+3. Mark the row done, or keep it pending with ``attempts + 1``, ``next_attempt_at``
+   after an exponential backoff with jitter, and ``last_error`` (error class and
+   service code only, never personal data). After ``MAX_ATTEMPTS``, or at once for an
+   error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
+4. With the local backend, fire due local reminders through the Lambda handler.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from carebook.clock import utcnow
+from carebook.extensions import db
+from lambda_handler.handler import describe_error
+from models import Appointment, OutboxMessage, OutboxStatus
+from reminders import emails
+from reminders.planning import desired_reminder, schedule_name
+
+logger = logging.getLogger("reminders.relay")
+
+CLAIM_LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 20
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+#: Errors that say the row itself is wrong: retrying cannot help.
+PERMANENT_ERRORS = (emails.InvalidSnapshot,)
+
+
+@dataclass
+class RelayResult:
+    done: int = 0
+    retrying: int = 0
+    dead: int = 0
+    reminders_delivered: int = 0
+    reminders_failed: int = 0
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.done or self.retrying or self.dead or self.reminders_delivered or self.reminders_failed)
+
+    def summary(self) -> str:
+        text = f"outbox: {self.done} done, {self.retrying} to retry, {self.dead} dead"
+        if self.reminders_delivered or self.reminders_failed:
+            text += f"; local reminders: {self.reminders_delivered} delivered, {self.reminders_failed} failed"
+        return text
+
+
+def backoff(attempts: int, cap: timedelta = RETRY_CAP) -> timedelta:
+    """Exponential (30 s, 1 min, 2 min ... up to ``cap``), times 0.5-1 at random so retries spread out."""
+    delay = min(cap, RETRY_BASE * 2 ** max(attempts - 1, 0))
+    return delay * (0.5 + random.random() / 2)
+
+
+def claim(batch_size: int) -> tuple[str, list[OutboxMessage]]:
+    """Claim due rows for this worker (committed) and return them in id order."""
+    session = db.session
+    now = utcnow()
+    token = uuid.uuid4().hex
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(and_(earlier.appointment_id == OutboxMessage.appointment_id,
+                                  earlier.topic == OutboxMessage.topic,
+                                  earlier.status == OutboxStatus.PENDING,
+                                  earlier.id < OutboxMessage.id))
+    due = (select(OutboxMessage.id)
+           .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
+                  or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                  ~blocked)
+           .order_by(OutboxMessage.id)
+           .limit(batch_size)
+           .with_for_update(skip_locked=True, of=OutboxMessage))
+    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
+                    .values(claimed_until=now + CLAIM_LEASE, claim_token=token)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
+                           .order_by(OutboxMessage.id)).all()
+    return token, list(rows)
+
+
+def act(app: Flask, row: OutboxMessage) -> str:
+    """Carry out one row; return what happened (for logs). Raises on failure."""
+    from reminders import get_state
+
+    state = get_state(app)
+    if row.topic.value == "reminder":
+        appointment = db.session.get(Appointment, row.appointment_id, populate_existing=True)
+        reminder = desired_reminder(app, db.session, state.settings, appointment, utcnow())
+        if reminder is None:
+            return state.backend.delete_reminder(schedule_name(row.appointment_id))
+        return state.backend.put_reminder(reminder)
+    message = emails.render(app, row.kind, row.payload, state.settings.email_sender)
+    state.backend.mailer.send(message)
+    return "sent"
+
+
+def _finish(row_id: int, token: str, **values) -> bool:
+    result = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
+        .values(claimed_until=None, claim_token=None, **values)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayResult:
+    """One pass of the relay: drain the due outbox rows, then fire due local reminders.
+
+    A claim takes only the oldest pending row of each lane, so the pass claims again
+    until nothing is left (or ``max_rounds``, so that one pass always ends).
+    """
+    from reminders import get_state
+
+    result = RelayResult()
+    for _ in range(max_rounds):
+        token, rows = claim(batch_size)
+        if not rows:
+            break
+        _relay_rows(app, token, rows, result)
+
+    state = get_state(app)
+    if state.settings.backend == "local":
+        from reminders.backends.local import fire_due
+
+        fired = fire_due(db.session, state.handler_services())
+        result.reminders_delivered, result.reminders_failed = fired.delivered, fired.failed
+    return result
+
+
+def _still_mine(row_id: int, token: str) -> bool:
+    """Renew this row's lease just before acting; False if it ran out and another worker took it."""
+    renewed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
+        .values(claimed_until=utcnow() + CLAIM_LEASE).execution_options(synchronize_session=False))
+    db.session.commit()
+    return renewed.rowcount == 1
+
+
+def _relay_rows(app: Flask, token: str, rows: list[OutboxMessage], result: RelayResult) -> None:
+    for row in rows:
+        row_id, kind, attempts, appointment_id = row.id, row.kind, row.attempts, row.appointment_id
+        if not _still_mine(row_id, token):
+            logger.warning("outbox row %s: claim ran out before its turn; left to the other worker", row_id)
+            continue
+        try:
+            outcome = act(app, row)
+        except Exception as error:
+            db.session.rollback()
+            detail = describe_error(error)
+            attempts += 1
+            if isinstance(error, PERMANENT_ERRORS) or attempts >= MAX_ATTEMPTS:
+                _finish(row_id, token, status=OutboxStatus.DEAD, attempts=attempts, last_error=detail,
+                        processed_at=utcnow())
+                result.dead += 1
+                logger.error("outbox row %s (%s) is dead after %s attempts: %s", row_id, kind.value, attempts, detail)
+            else:
+                _finish(row_id, token, attempts=attempts, last_error=detail,
+                        next_attempt_at=utcnow() + backoff(attempts))
+                result.retrying += 1
+                logger.warning("outbox row %s (%s) failed (attempt %s), will retry: %s",
+                               row_id, kind.value, attempts, detail)
+            continue
+        if not _finish(row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error=""):
+            logger.warning("outbox row %s: claim ran out before it was marked done", row_id)
+        result.done += 1
+        result.actions.append(f"{kind.value} appointment {appointment_id}: {outcome}")
+        logger.info("outbox row %s (%s): %s", row_id, kind.value, outcome)

@@ -1,0 +1,116 @@
+"""The reminder path's settings, read from the environment and checked at start-up.
+
+A key of the same name in ``app.config`` wins over the environment (tests and
+``create_app(overrides=...)`` use that). AWS settings are required, and checked, only
+when ``REMINDER_BACKEND=aws``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Mapping
+
+from carebook.config import ConfigError
+
+BACKENDS = ("local", "aws")
+#: EventBridge Scheduler's rule for schedule and group names (botocore does not check it).
+SCHEDULER_NAME = re.compile(r"[0-9A-Za-z_.-]{1,64}")
+_ARN = r"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}"
+SQS_ARN = re.compile(_ARN.format(service="sqs", resource=r"[A-Za-z0-9_-]{1,80}(\.fifo)?"))
+IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|[^@\s<>]+@localhost")
+AWS_REQUIRED = ("AWS_REGION", "REMINDER_QUEUE_ARN", "REMINDER_SCHEDULER_ROLE_ARN", "REMINDER_SCHEDULE_GROUP",
+                "REMINDER_DLQ_ARN", "EMAIL_SENDER")
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str
+    queue_arn: str
+    scheduler_role_arn: str
+    schedule_group: str
+    dead_letter_queue_arn: str
+    endpoint_url: str | None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str
+    password: str
+    starttls: bool
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    backend: str
+    lead: timedelta
+    short_lead: timedelta
+    email_sender: str
+    aws: AwsSettings | None
+    smtp: SmtpSettings | None
+    mail_folder: Path
+
+
+def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -> ReminderSettings:
+    """Read and check the settings, or raise ConfigError naming the variable to fix."""
+
+    def get(name: str, default: str = "") -> str:
+        value = config.get(name) if name in config else env.get(name)
+        return default if value is None else str(value).strip()
+
+    backend = get("REMINDER_BACKEND", "local").lower() or "local"
+    if backend not in BACKENDS:
+        raise ConfigError(f"REMINDER_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    lead = _hours(get, "REMINDER_LEAD_HOURS", 24)
+    short_lead = _hours(get, "REMINDER_SHORT_LEAD_HOURS", 2)
+    if short_lead >= lead:
+        raise ConfigError("REMINDER_SHORT_LEAD_HOURS must be smaller than REMINDER_LEAD_HOURS")
+
+    aws = None
+    if backend == "aws":
+        for name in AWS_REQUIRED:
+            if not get(name):
+                raise ConfigError(f"{name} must be set when REMINDER_BACKEND=aws (see docs/reminders.md)")
+        checks = (("REMINDER_QUEUE_ARN", SQS_ARN, "an SQS queue ARN"),
+                  ("REMINDER_DLQ_ARN", SQS_ARN, "an SQS queue ARN"),
+                  ("REMINDER_SCHEDULER_ROLE_ARN", IAM_ROLE_ARN, "an IAM role ARN"),
+                  ("REMINDER_SCHEDULE_GROUP", SCHEDULER_NAME, "1-64 characters of A-Z a-z 0-9 - _ ."))
+        for name, pattern, what in checks:
+            if not pattern.fullmatch(get(name)):
+                raise ConfigError(f"{name} must be {what}, got {get(name)!r}")
+        aws = AwsSettings(region=get("AWS_REGION"), queue_arn=get("REMINDER_QUEUE_ARN"),
+                          scheduler_role_arn=get("REMINDER_SCHEDULER_ROLE_ARN"),
+                          schedule_group=get("REMINDER_SCHEDULE_GROUP"),
+                          dead_letter_queue_arn=get("REMINDER_DLQ_ARN"),
+                          endpoint_url=get("AWS_ENDPOINT_URL") or None)
+
+    sender = get("EMAIL_SENDER", "appointments@localhost")
+    if not EMAIL.fullmatch(sender):
+        raise ConfigError(f"EMAIL_SENDER must be a plain email address, got {sender!r}")
+
+    smtp = None
+    if get("SMTP_HOST"):
+        port_text = get("SMTP_PORT", "25")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"SMTP_PORT must be a port number, got {port_text!r}")
+        smtp = SmtpSettings(host=get("SMTP_HOST"), port=int(port_text), username=get("SMTP_USERNAME"),
+                            password=get("SMTP_PASSWORD"),
+                            starttls=get("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"))
+    mail_folder = Path(get("MAIL_FOLDER") or Path(instance_path) / "mail")
+    return ReminderSettings(backend=backend, lead=lead, short_lead=short_lead, email_sender=sender,
+                            aws=aws, smtp=smtp, mail_folder=mail_folder)
+
+
+def _hours(get, name: str, default: int) -> timedelta:
+    raw = get(name, str(default))
+    try:
+        hours = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of hours, got {raw!r}") from None
+    if not 0 < hours <= 24 * 14:
+        raise ConfigError(f"{name} must be between 1 and 336 hours, got {hours}")
+    return timedelta(hours=hours)

@@ -1,0 +1,74 @@
+"""Helpers of the reminder tests: booking at the edge, reading the mail folder."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import reminders
+from carebook import audit
+from carebook.extensions import db
+from carebook.web import booking_service
+from tests.reminders.aws_stack import parse_raw
+
+UTC = timezone.utc
+#: Tue 2 June 2026, 10:00 in London (BST): 26 hours after the frozen "now".
+TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+#: Wed 3 June 2026, 15:00 in London.
+WEDNESDAY_15 = datetime(2026, 6, 3, 14, 0, tzinfo=UTC)
+
+
+def book(doctor, patient, start_at=TUESDAY_10, reason="Persistent cough"):
+    """Book through the service, as the portal does, and commit at the edge."""
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=start_at, reason=reason)
+    db.session.commit()
+    return appointment
+
+
+def cancel(appointment):
+    booking_service().cancel(audit.Actor(None, "system"), appointment, enforce_cutoff=False)
+    db.session.commit()
+
+
+def reschedule(appointment, start_at):
+    booking_service().reschedule(audit.Actor(None, "system"), appointment, start_at, enforce_cutoff=False)
+    db.session.commit()
+
+
+def mail_folder(app):
+    return reminders.get_state(app).settings.mail_folder
+
+
+def folder_emails(app):
+    folder = mail_folder(app)
+    return [parse_raw(path.read_bytes()) for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
+
+
+def reminder_emails(app):
+    return [message for message in folder_emails(app) if message["X-Carebook-Reminder-Id"]]
+
+
+@contextmanager
+def scheduler_outage(app):
+    """EventBridge Scheduler unreachable: every call fails as a dropped connection would."""
+    from botocore.exceptions import EndpointConnectionError
+
+    client = reminders.get_state(app).backend.scheduler
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://scheduler.eu-west-2.amazonaws.com")
+
+    client.meta.events.register("before-call.scheduler", unreachable, unique_id="test-outage")
+    try:
+        yield
+    finally:
+        client.meta.events.unregister("before-call.scheduler", unique_id="test-outage")
+
+
+def iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def book_over_api(client, doctor_id: int, start_at: datetime, reason: str = "Persistent cough"):
+    return client.api("POST", "/api/appointments", json={"doctor_id": doctor_id, "start_at": iso(start_at),
+                                                         "reason": reason})
