@@ -24,11 +24,15 @@ def init_admin(app: Flask) -> Admin:
     from admin.patients import PatientView
     from admin.schedule import ScheduleView
     from carebook.extensions import db
+    from carebook.security import csp_nonce
     from models import Appointment, AuditEntry, Doctor, Patient
 
+    # Flask-Admin marks its script tags with this request's nonce, which the CSP then names
+    # (carebook.security); its few inline scripts run, no others do.
     admin = Admin(app, name=app.config["CLINIC"].name + " · Staff", url="/admin",
                   index_view=StaffIndexView(name="Dashboard", url="/admin"),
-                  theme=Bootstrap4Theme(swatch="default", base_template="admin/staff_base.html", fluid=True))
+                  theme=Bootstrap4Theme(swatch="default", base_template="admin/staff_base.html", fluid=True),
+                  csp_nonce_generator=csp_nonce)
     # carebook.access treats every view registered here as staff-only; each view also
     # checks for itself (StaffOnlyMixin).
     admin.add_view(ScheduleView(name="Day schedule", endpoint="schedule", url="schedule"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -33,7 +33,9 @@ class StaffOnlyMixin:
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         current_app.logger.warning("refused admin view %s to user %s", name, current_user.id)
-        abort(403)
+        from carebook.access import refuse
+
+        refuse("not_staff")
 
 
 class StaffModelView(StaffOnlyMixin, ModelView):

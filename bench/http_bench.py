@@ -51,6 +51,9 @@ LOAD_PASSWORD = "bench-load-password-2026"  # the one password of every seeded a
 # sets a session cookie on every answer), which was the stand-in before /healthz existed.
 TRIVIAL_CANDIDATES = ("/healthz", "/api/csrf-token")
 SLOT_DAYS = 14
+# The booking rush: this many patients at once after this many slots of one doctor.
+RUSH_CLIENTS = 200
+RUSH_SLOTS = 20
 
 # The headline figures and their targets (also in bench/README.md).
 TARGET_SLOTS_RATIO = 0.40
@@ -472,6 +475,7 @@ class LoadPlan:
         # Leave out slots that could slip inside the minimum notice during the run.
         earliest = datetime.now(timezone.utc) + timedelta(minutes=self.plan["min_notice_minutes"] + 30)
         free = [slot for slot in free if _parse_instant(slot[1]) >= earliest]
+        free = self.reserve_rush_slots(free)
         random.Random(self.plan["seed"]).shuffle(free)
         # Hand the slots out to patients so no patient ever holds two overlapping ones
         # (the database refuses that), round robin so every patient keeps booking.
@@ -489,6 +493,89 @@ class LoadPlan:
                     break
         self.log(f"{len(free)} free slots fetched via GET /api/doctors/{{id}}/slots; "
                  f"{len(self.jobs)} booking jobs, each a different slot")
+
+    def reserve_rush_slots(self, free: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+        """Set aside RUSH_SLOTS free slots of one doctor per booking rush; the other scenarios never book them.
+
+        Each rush gets its own doctor and days after the previous rush's, so a patient who wins
+        in one rush is never busy at the times of the next (that would be a different conflict).
+        """
+        rushes = self.plan.get("rushes", [])
+        if not rushes:
+            return free
+        taken: set[tuple[int, str]] = set()
+        not_before = datetime.now(timezone.utc) + timedelta(days=2)
+        for index, rush in enumerate(rushes):
+            doctor_id = self.doctor_ids[index % len(self.doctor_ids)]
+            candidates = sorted((start, end) for d, start, end in free
+                                if d == doctor_id and _parse_instant(start) >= not_before)
+            chosen = candidates[:RUSH_SLOTS]
+            if len(chosen) < RUSH_SLOTS:
+                raise RuntimeError(f"doctor {doctor_id} has only {len(chosen)} free slots for the rush")
+            rush["doctor_id"], rush["slots"] = doctor_id, [start for start, _ in chosen]
+            taken.update((doctor_id, start) for start, _ in chosen)
+            # The next rush starts the day after this one's last slot.
+            not_before = _parse_instant(chosen[-1][1]).replace(hour=0, minute=0, second=0) + timedelta(days=1)
+        return [slot for slot in free if (slot[0], slot[1]) not in taken]
+
+    async def booking_rush(self, rush: dict) -> dict:
+        """RUSH_CLIENTS patients at once, each after one of the rush's slots; on 409, the next one still free.
+
+        Every client is a different signed-in patient (sessions made in advance, see
+        mint_sessions). All requests are built first and released together. A client whose
+        slot was taken reads the fresh slots from the 409 answer and tries a rush slot that
+        is still listed, until it has one or none is left.
+        """
+        ports, slots, doctor_id = rush["ports"], rush["slots"], rush["doctor_id"]
+        clients = {port: HttpClient("127.0.0.1", port) for port in ports}
+        statuses: Counter = Counter()
+        codes: Counter = Counter()
+        latencies: list[float] = []
+        won: list[str] = []
+        start = asyncio.Event()
+
+        async def client(index: int, cookie: str, token: str) -> None:
+            http = clients[ports[index % len(ports)]]
+            wanted = slots[index % len(slots)]
+            tried: set[str] = set()
+            await start.wait()
+            while wanted is not None:
+                tried.add(wanted)
+                body = json.dumps({"doctor_id": doctor_id, "start_at": wanted, "reason": "Rush"}).encode()
+                raw = http.build("POST", "/api/appointments", {
+                    "Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": token}, body)
+                t0 = time.perf_counter()
+                status, failure, response = await _send(http, raw, "POST")
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[status if status is not None else failure] += 1
+                if status == 201:
+                    won.append(wanted)
+                    return
+                if status != 409 or response is None:
+                    return
+                error = response.json().get("error", {})
+                codes[error.get("code")] += 1
+                still_free = {slot["start_at"] for slot in error.get("slots") or ()}
+                wanted = next((s for s in slots if s in still_free and s not in tried), None)
+
+        tasks = [asyncio.create_task(client(i, cookie, token))
+                 for i, (cookie, token) in enumerate(self.plan["rush_sessions"][:RUSH_CLIENTS])]
+        await asyncio.sleep(0.2)  # every client is waiting at the start line
+        started = time.perf_counter()
+        start.set()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        for http in clients.values():
+            http.close()
+        lat = sorted(latencies)
+
+        def pct(p: float) -> float | None:
+            return lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))] if lat else None
+
+        return {"name": rush["name"], "ports": ports, "doctor_id": doctor_id, "slots": slots,
+                "clients": len(tasks), "requests": len(lat), "elapsed": elapsed,
+                "statuses": {str(k): v for k, v in statuses.items()}, "conflict_codes": dict(codes),
+                "won": won, "p50": pct(50), "p95": pct(95), "p99": pct(99), "max": lat[-1] if lat else None}
 
     # -- request factories -------------------------------------------------------------------
 
@@ -509,6 +596,13 @@ class LoadPlan:
             doctor_id = self.doctor_ids[self.counter % len(self.doctor_ids)]
             return (self.client.build("GET", f"/api/doctors/{doctor_id}/slots?from={start}&to={end}",
                                       {"Cookie": patient.cookie_header()}), "GET", None)
+        return make
+
+    def signed_in(self):
+        # The floor of every signed-in request: the session is loaded (a query), little else is done.
+        def make():
+            patient = self._next_patient()
+            return self.client.build("GET", "/api/csrf-token", {"Cookie": patient.cookie_header()}), "GET", None
         return make
 
     def doctors(self):
@@ -542,10 +636,11 @@ class LoadPlan:
         await self.fetch_free_slots()
         if not self.jobs:
             raise RuntimeError("no free slots to book")
-        factories = {"trivial": self.trivial, "slots": self.slots, "doctors": self.doctors,
-                     "booking": self.booking}
+        factories = {"trivial": self.trivial, "signed-in": self.signed_in, "slots": self.slots,
+                     "doctors": self.doctors, "booking": self.booking}
         ok = {"booking": (201,)}
         labels = {"trivial": f"trivial  GET {plan['trivial_path']}",
+                  "signed-in": "signed-in GET /api/csrf-token (session only)",
                   "slots": f"slots    GET /api/doctors/{{id}}/slots ({SLOT_DAYS} d)",
                   "doctors": "doctors  GET /api/doctors",
                   "booking": "booking  POST /api/appointments"}
@@ -584,8 +679,14 @@ class LoadPlan:
                      f"{summary['rps']:.0f} req/s, p99 {summary['p99'] or 0:.1f} ms, "
                      f"statuses {summary['statuses']}"
                      + (f", failures {summary['failures']}" if summary["failures"] else ""))
+        rush_results = []
+        for rush in plan.get("rushes", []):
+            outcome = await self.booking_rush(rush)
+            rush_results.append(outcome)
+            self.log(f"{rush['name']}: {outcome['clients']} clients, {outcome['requests']} requests, "
+                     f"statuses {outcome['statuses']}, {len(outcome['won'])} slots won")
         self.client.close()
-        return {"results": results, "connects": self.client.connects}
+        return {"results": results, "rushes": rush_results, "connects": self.client.connects}
 
 
 def loadgen_main(plan: dict, connection) -> None:
@@ -644,6 +745,38 @@ class SeedInfo:
     patient_emails: list[str]
     today: date
     counts: dict
+    rush_user_ids: list[int] = field(default_factory=list)
+    rush_sessions: list[tuple[str, str]] = field(default_factory=list)  # (Cookie header, CSRF token)
+
+
+def mint_sessions(app, user_ids: list[int]) -> list[tuple[str, str]]:
+    """Sign these users in without their passwords: (Cookie header, CSRF token) for each.
+
+    A rush needs hundreds of signed-in patients; signing each in through the API would cost
+    an argon2 verification apiece and run into the sign-in throttle. So, in a request
+    context of the benchmark's own app (same SECRET_KEY as the server), the portal's own
+    sign_in() starts a real server-side session, and the app's session interface writes
+    the cookie the browser would get.
+    """
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf
+
+    from carebook.extensions import db
+    from models import User
+    from portal.auth import sign_in
+
+    minted = []
+    for user_id in user_ids:
+        with app.test_request_context("/", base_url="https://localhost"):
+            g.pop("csrf_token", None)  # the app context (and its g) outlives each request context here
+            sign_in(db.session.get(User, user_id))
+            token = generate_csrf()
+            response = app.response_class()
+            app.session_interface.save_session(app, session, response)
+            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+            minted.append((cookie, token))
+    db.session.commit()
+    return minted
 
 
 def seed_clinic(app, args, rng: random.Random) -> SeedInfo:
@@ -723,6 +856,14 @@ def seed_clinic(app, args, rng: random.Random) -> SeedInfo:
         load_emails.append(patient.user.email)
     session.flush()
 
+    # Rush patients: many at once, so in bulk; they sign in through mint_sessions, not the API.
+    rush_rows = [dict(email=f"rush{i:03d}@bench.example", role=Role.PATIENT, password_hash=shared_hash,
+                      full_name=f"Rush Patient {i}", is_active=True, created_at=now)
+                 for i in range(RUSH_CLIENTS)]
+    rush_user_ids = session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), rush_rows).all()
+    session.execute(insert(Patient), [dict(user_id=uid, date_of_birth=date(1970, 1, 1), phone="07700 900001")
+                                      for uid in rush_user_ids])
+
     counts = Counter()
     counts["seconds: accounts"] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()
@@ -776,7 +917,7 @@ def seed_clinic(app, args, rng: random.Random) -> SeedInfo:
     counts["seconds: appointment insert"] = round(time.perf_counter() - began, 1)
     counts["appointment rows"] = session.scalar(select(func.count()).select_from(Appointment))
     counts["patients"] = len(patient_ids) + len(load_emails)
-    return SeedInfo([d.id for d in doctors], load_emails, today, dict(counts))
+    return SeedInfo([d.id for d in doctors], load_emails, today, dict(counts), rush_user_ids=list(rush_user_ids))
 
 
 def prepare_database(admin_url: str, name: str, env: dict, args) -> SeedInfo:
@@ -796,6 +937,7 @@ def prepare_database(admin_url: str, name: str, env: dict, args) -> SeedInfo:
         print(f"  migrated (flask_migrate.upgrade) in {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
         info = seed_clinic(app, args, random.Random(args.seed))
+        info.rush_sessions = mint_sessions(app, info.rush_user_ids)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
         db.session.remove()
@@ -830,12 +972,19 @@ def _gunicorn_binary() -> str:
 
 
 class Gunicorn:
+    """gunicorn as production runs it: the Dockerfile's command and gunicorn.conf.py, with the
+    bind address, worker count and timeouts set through the config file's environment variables."""
+
     def __init__(self, workers: int, port: int, env: dict, log_path: Path):
-        self.command = [_gunicorn_binary(), "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
-                        "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
-                        "--error-logfile", str(log_path), "wsgi:app"]
-        self.port, self.env, self.log_path = port, env, log_path
+        self.command = [_gunicorn_binary(), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
+        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
+                    "GUNICORN_TIMEOUT": "60", "GUNICORN_GRACEFUL_TIMEOUT": "5"}
+        self.port, self.log_path = port, log_path
         self.process: subprocess.Popen | None = None
+
+    def describe(self) -> str:
+        settings = ", ".join(f"{k}={self.env[k]}" for k in ("GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT"))
+        return f"gunicorn -c gunicorn.conf.py wsgi:app ({settings})"
 
     def get_status(self, path: str) -> int | None:
         try:
@@ -847,8 +996,10 @@ class Gunicorn:
         return int(head[9:12]) if head.startswith(b"HTTP/1.") and head[9:12].isdigit() else None
 
     def start(self) -> None:
+        # Access and error lines (JSON) go to the log file; problems() reads it afterwards.
+        self.log_file = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                        stdout=self.log_file, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -889,7 +1040,7 @@ class Gunicorn:
         except OSError:
             return []
         return [line for line in text.splitlines()
-                if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
+                if re.search(r'\[(ERROR|CRITICAL)\]|"level": "(ERROR|CRITICAL)"|Traceback|WORKER TIMEOUT', line)]
 
 
 # =============================================================================================
@@ -944,7 +1095,51 @@ def run_slot_engine(runs: int) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def print_targets(by_key: dict[str, dict], trivial_rps: float | None, engine_ms: float | None) -> None:
+def verify_rush(database_url: str, rush: dict) -> dict:
+    """What the database holds for the rush's slots: booked appointments per slot, and any overlap."""
+    import psycopg
+
+    starts = [_parse_instant(start) for start in rush["slots"]]
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        per_slot = connection.execute(
+            "SELECT start_at, count(*) FROM appointments WHERE doctor_id = %s AND status = 'booked' "
+            "AND start_at = ANY(%s) GROUP BY start_at", (rush["doctor_id"], starts)).fetchall()
+        overlaps = connection.execute(
+            "SELECT count(*) FROM appointments a JOIN appointments b ON a.doctor_id = b.doctor_id AND a.id < b.id "
+            "AND a.status = 'booked' AND b.status = 'booked' "
+            "AND tstzrange(a.start_at, a.end_at, '[)') && tstzrange(b.start_at, b.end_at, '[)') "
+            "WHERE a.doctor_id = %s", (rush["doctor_id"],)).fetchone()[0]
+    booked = sum(count for _, count in per_slot)
+    return {"booked_slots": len(per_slot), "booked_rows": booked,
+            "max_per_slot": max((count for _, count in per_slot), default=0), "overlaps": overlaps}
+
+
+def print_rush(rush: dict, check: dict) -> None:
+    statuses = rush["statuses"]
+    server_errors = sum(v for k, v in statuses.items() if k.isdigit() and int(k) >= 500)
+    other = sum(v for k, v in statuses.items() if k not in ("201", "409") and not (k.isdigit() and int(k) >= 500))
+    print(f"  {rush['name']}")
+    print(f"    {rush['clients']} clients, {rush['requests']} requests in {rush['elapsed']:.2f} s: "
+          f"successes {statuses.get('201', 0)}, conflicts {statuses.get('409', 0)} "
+          f"({', '.join(f'{k}: {v}' for k, v in sorted(rush['conflict_codes'].items())) or 'none'}), "
+          f"5xx {server_errors}, other {other}")
+    print(f"    latency ms: p50 {_ms(rush['p50'])}, p95 {_ms(rush['p95'])}, p99 {_ms(rush['p99'])}, "
+          f"max {_ms(rush['max'])}")
+    print(f"    in the database: {check['booked_rows']} booked rows on {check['booked_slots']} of the "
+          f"{len(rush['slots'])} slots, at most {check['max_per_slot']} per slot; overlapping bookings of the "
+          f"doctor: {check['overlaps']}")
+
+
+def rush_ok(rush: dict, check: dict) -> bool:
+    statuses = rush["statuses"]
+    server_errors = sum(v for k, v in statuses.items() if k.isdigit() and int(k) >= 500)
+    return (statuses.get("201", 0) == RUSH_SLOTS == check["booked_rows"] == check["booked_slots"]
+            and check["max_per_slot"] == 1 and check["overlaps"] == 0 and server_errors == 0
+            and sorted(rush["won"]) == sorted(rush["slots"]))
+
+
+def print_targets(by_key: dict[str, dict], trivial_rps: float | None, engine_ms: float | None,
+                  rush_checks: list | None = None) -> None:
     def verdict(ok: bool | None) -> str:
         return "n/a " if ok is None else ("PASS" if ok else "FAIL")
 
@@ -958,6 +1153,10 @@ def print_targets(by_key: dict[str, dict], trivial_rps: float | None, engine_ms:
               f"{target:.0%} of trivial (closed loop): {shown}")
 
     print("\nTargets")
+    floor = by_key.get("closed:signed-in")
+    if floor and trivial_rps:
+        print(f"  [info] a signed-in request that does nothing else runs at {floor['rps'] / trivial_rps:.0%} of "
+              f"trivial ({_ms(floor['server_cpu_ms'])} ms server CPU): the ceiling of every signed-in endpoint")
     ratio_line("closed:slots", "slots", TARGET_SLOTS_RATIO)
     open_slots = by_key.get("open:slots")
     p99 = open_slots["p99"] if open_slots else None
@@ -968,13 +1167,17 @@ def print_targets(by_key: dict[str, dict], trivial_rps: float | None, engine_ms:
     ratio_line("closed:booking", "booking", TARGET_BOOKING_RATIO)
     print(f"  [{verdict(None if engine_ms is None else engine_ms < TARGET_ENGINE_MS)}] slot engine 20 doctors x "
           f"90 days < {TARGET_ENGINE_MS:.0f} ms (median): {_ms(engine_ms)} ms")
+    for rush, check in rush_checks or []:
+        print(f"  [{verdict(rush_ok(rush, check))}] {rush['name']}: exactly {RUSH_SLOTS} successes, no 5xx, "
+              f"one booking per slot in the database: {rush['statuses'].get('201', 0)} successes, "
+              f"{check['booked_rows']} rows")
 
 
 # =============================================================================================
 # Main
 # =============================================================================================
 
-SCENARIOS = ("trivial", "slots", "doctors", "booking")
+SCENARIOS = ("trivial", "signed-in", "slots", "doctors", "booking")
 
 
 def parse_args() -> argparse.Namespace:
@@ -1004,6 +1207,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--engine-runs", type=int, default=10, help="runs of bench/slot_engine.py (0 to skip)")
     parser.add_argument("--seed", type=int, default=20260301, help="random seed")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
+    parser.add_argument("--no-rush", dest="rush", action="store_false",
+                        help=f"skip the booking rushes ({RUSH_CLIENTS} clients after {RUSH_SLOTS} slots, on one "
+                             "server and on two)")
+    parser.add_argument("--rush-second-workers", type=int, default=3,
+                        help="gunicorn workers of the second app server in the two-server rush (default 3)")
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     args.open_scenarios = [s for s in args.open_scenarios.split(",") if s]
@@ -1062,8 +1270,16 @@ def main() -> int:
         cleanup.callback(server.stop)
         server.start()
         trivial_path = server.trivial_path()
-        print(f"  gunicorn up on 127.0.0.1:{port} ({' '.join(server.command[1:])}) "
-              f"after {time.perf_counter() - started:.1f} s of setup", flush=True)
+        print(f"  {server.describe()} up after {time.perf_counter() - started:.1f} s of setup", flush=True)
+        rushes = []
+        if args.rush:
+            # A second, separate app server (its own gunicorn master) on the same database.
+            second = Gunicorn(args.rush_second_workers, _free_port(), env, instance / "gunicorn-second.log")
+            cleanup.callback(second.stop)
+            second.start()
+            print(f"  second app server: {second.describe()}", flush=True)
+            rushes = [{"name": f"rush: one server ({args.workers} workers)", "ports": [port]},
+                      {"name": f"rush: two servers (ports {port} and {second.port})", "ports": [port, second.port]}]
 
         plan = {
             "port": port, "workers": args.workers, "concurrency": args.concurrency, "rate": args.rate,
@@ -1072,10 +1288,14 @@ def main() -> int:
             "patient_emails": info.patient_emails, "today": info.today.isoformat(),
             "min_notice_minutes": MIN_NOTICE_MINUTES, "seed": args.seed,
             "server_pid": server.process.pid, "database_name": name, "trivial_path": trivial_path,
+            "rushes": rushes, "rush_sessions": info.rush_sessions,
         }
         results = run_load_generator(plan, cleanup)
         problems = server.problems()
         server.stop()
+        if rushes:
+            problems += second.problems()
+            second.stop()
 
         by_key = {r["key"]: r for r in results["results"]}
         trivial = by_key.get("closed:trivial")
@@ -1099,10 +1319,18 @@ def main() -> int:
             for line in problems[:10]:
                 print("    " + line)
 
+        rush_checks = []
+        if results.get("rushes"):
+            print(f"\nBooking rush: {RUSH_CLIENTS} patients at once after {RUSH_SLOTS} free slots of one doctor; "
+                  "a client whose slot was taken tries another still listed in the 409 answer\n")
+            for rush in results["rushes"]:
+                check = verify_rush(database_url, rush)
+                rush_checks.append((rush, check))
+                print_rush(rush, check)
         if args.engine_runs > 0:
             print("\nIn-process slot engine (bench/slot_engine.py, no HTTP, no database):")
             engine_ms = run_slot_engine(args.engine_runs)
-        print_targets(by_key, trivial_rps, engine_ms)
+        print_targets(by_key, trivial_rps, engine_ms, rush_checks)
         print()
     return 0
 

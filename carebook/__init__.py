@@ -13,6 +13,7 @@ from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from carebook import database, logging_setup, static_assets
 from carebook.config import ConfigError, load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -32,10 +33,13 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, environ))
+    # Connection timeouts and idle pings instead of a ping per request (carebook/database.py).
+    app.config.update(database.database_config(app.config["SQLALCHEMY_DATABASE_URI"], environ))
     if overrides:
         app.config.update(overrides)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -46,6 +50,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
 
         hops = app.config["TRUSTED_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    # Request ids on every log line and response; JSON logs in production (carebook/logging_setup.py).
+    logging_setup.init_app(app, environ)
+    # Static files from the CDN when STATIC_URL_BASE is set (carebook/static_assets.py).
+    static_assets.init_app(app, environ)
 
     from carebook import web
     web.init_app(app)

@@ -7,7 +7,7 @@ same declarations. Object-level checks (is this *your* appointment?) stay in the
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NoReturn
 
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
@@ -59,7 +59,7 @@ def enforce_declared_access() -> None:
     roles = allowed_roles(current_app, request.endpoint)
     if roles is None:
         current_app.logger.error("route %s declares no audience; refusing", request.endpoint)
-        abort(403)
+        refuse("undeclared_route")
     if ANONYMOUS in roles:
         return None
     if not current_user.is_authenticated:
@@ -69,6 +69,20 @@ def enforce_declared_access() -> None:
     if current_user.role not in roles:
         current_app.logger.warning("refused %s to user %s (%s)", request.endpoint, current_user.id,
                                    current_user.role.value)
-        abort(403)
+        refuse("role_not_allowed")
     return None
+
+
+def refuse(reason: str) -> NoReturn:
+    """403, with an audit row saying who was refused what (committed: the request ends here)."""
+    from carebook import auth_events
+    from carebook.extensions import db
+
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    source = "api" if request.blueprint == "api" else ("admin" if _is_admin_endpoint(current_app, request.endpoint or "")
+                                                       else "portal")
+    auth_events.record(db.session, auth_events.ACCESS_REFUSED, user, source=source, actor=user,
+                       method=request.method, reason=reason, role=user.role.value if user else "anonymous")
+    auth_events.commit_now(db.session)
+    abort(403)
 

@@ -1,8 +1,8 @@
-"""Accounts: registration, sign-in and the server-side sessions behind the cookie."""
+"""Accounts: registration, sign-in, password and email changes, and the server-side sessions behind the cookie."""
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -10,8 +10,13 @@ from sqlalchemy.orm import Session
 
 from carebook import audit
 from carebook.clock import utcnow
+from carebook.config import SessionTimeouts
 from carebook.passwords import hash_password, needs_rehash, password_problem, verify_password
-from models import Doctor, Patient, Role, User, UserSession
+from models import Doctor, PasswordResetToken, Patient, Role, User, UserSession
+
+#: ``last_seen_at`` is written at most this often: the idle timeout needs no finer grain,
+#: and most requests then write nothing.
+LAST_SEEN_GRAIN = timedelta(minutes=1)
 
 
 class AccountError(Exception):
@@ -73,7 +78,8 @@ def create_doctor(session: Session, actor: audit.Actor, *, email: str, password:
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with these credentials, or None, without saying which part was wrong."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    # No address holds a NUL (and PostgreSQL would refuse to compare one).
+    user = session.scalar(select(User).where(User.email == normalise_email(email))) if "\x00" not in email else None
     if not verify_password(user.password_hash if user else None, password):
         return None
     if not user.is_active:
@@ -84,10 +90,49 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def set_password(session: Session, actor: audit.Actor, user: User, password: str) -> None:
+    """Set a new password: every session of the user ends, and every unused reset link dies."""
     _check_password(password)
     user.password_hash = hash_password(password)
     revoke_all_sessions(session, user)
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     audit.record(session, actor, "user.password_changed", "user", user.id)
+
+
+def check_current_password(user: User, password: str | None) -> None:
+    """Raise AccountError unless ``password`` is the user's password (asked before sensitive changes)."""
+    if not verify_password(user.password_hash, password or ""):
+        raise AccountError("This is not your current password.", field="current_password")
+
+
+def change_password(session: Session, actor: audit.Actor, user: User, current_password: str,
+                    new_password: str) -> None:
+    check_current_password(user, current_password)
+    set_password(session, actor, user, new_password)
+
+
+def change_email(session: Session, actor: audit.Actor, user: User, current_password: str, new_email: str) -> str:
+    """Change the sign-in address; returns the previous one (to tell its owner)."""
+    check_current_password(user, current_password)
+    previous = user.email
+    new_email = normalise_email(new_email)
+    if new_email == previous:
+        raise AccountError("This is already your email address.", field="email")
+    taken = AccountError("An account with this email address already exists.", field="email")
+    if session.scalar(select(User.id).where(User.email == new_email)) is not None:
+        raise taken
+    user.email = new_email
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise taken from None  # taken meanwhile; the caller rolls back
+    audit.record(session, actor, "user.email_changed", "user", user.id)
+    return previous
 
 
 def start_session(session: Session, user: User) -> UserSession:
@@ -117,9 +162,27 @@ def set_active(session: Session, actor: audit.Actor, user: User, active: bool) -
     audit.record(session, actor, "user.enabled" if active else "user.disabled", "user", user.id)
 
 
-def load_session(session: Session, session_id: str) -> UserSession | None:
-    """The live session for a cookie's id: not revoked, and its user still active."""
+def load_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None) -> UserSession | None:
+    """The live session for a cookie's id: not revoked, not timed out, and its user still active.
+
+    A session idle for longer than ``timeouts.idle``, or older than ``timeouts.absolute``,
+    is revoked here (the change is left in the session for the caller to commit) and
+    the caller sees None. A live one gets its ``last_seen_at`` moved on (at most once a
+    minute). ``timeouts`` defaults to the app's SESSION_TIMEOUTS.
+    """
     user_session = session.get(UserSession, session_id)
     if user_session is None or not user_session.is_live:
         return None
+    if timeouts is None:
+        from flask import current_app
+
+        timeouts = current_app.config["SESSION_TIMEOUTS"]
+    now = utcnow()
+    if now - user_session.created_at >= timeouts.absolute or now - user_session.last_seen_at >= timeouts.idle:
+        user_session.revoked_at = now
+        audit.record(session, audit.Actor(None, "system"), "auth.session_expired", "user", user_session.user_id,
+                     idle_minutes=int((now - user_session.last_seen_at).total_seconds() // 60))
+        return None
+    if now - user_session.last_seen_at >= LAST_SEEN_GRAIN:
+        user_session.last_seen_at = now
     return user_session

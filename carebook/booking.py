@@ -11,14 +11,15 @@ word, and a violation comes back as the same clean conflict as the service's own
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, DateTime, Integer, Time, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from carebook import audit, slots
 from carebook.clock import utcnow
@@ -34,6 +35,7 @@ from models import (
     TimeOff,
     WeeklyHours,
 )
+from models.types import UTCDateTime
 
 
 class BookingError(Exception):
@@ -98,51 +100,28 @@ class BookingService:
     session: Session
     timezone: ZoneInfo
     policy: BookingPolicy
+    # (transaction, doctor ids) locked in it by lock_doctor(), so book() does not lock them again.
+    _locked: tuple[object, set[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- reading availability ------------------------------------------------------------
+    #
+    # Reading is the hot path (every slot list, the doctor list, every booking's re-check),
+    # so it reads plain rows (no ORM objects) and gets everything the slot engine needs in
+    # one statement: weekly hours, one-off changes, time off and booked appointments as
+    # one UNION ALL. One round trip instead of four; the query count never depends on the
+    # number of doctors, days or appointments.
 
     def availabilities(self, doctors: Sequence[Doctor], first_day: date, last_day: date
                        ) -> dict[int, slots.Availability]:
-        """Each doctor's availability around [first_day, last_day], in a fixed number of queries."""
-        ids = [doctor.id for doctor in doctors]
-        patterns: dict[int, dict[date, dict[int, list[tuple[time, time]]]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(list)))
-        for row in self.session.scalars(select(WeeklyHours).where(WeeklyHours.doctor_id.in_(ids))):
-            patterns[row.doctor_id][row.valid_from][row.weekday].append((row.start_time, row.end_time))
-        overrides: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
-        for row in self.session.scalars(select(DateOverride).where(
-                DateOverride.doctor_id.in_(ids), DateOverride.on_date.between(first_day, last_day))):
-            ranges = overrides[row.doctor_id][row.on_date]
-            if row.start_time is not None:
-                ranges.append((row.start_time, row.end_time))
-        window_start, window_end = self.utc_window(first_day, last_day)
-        time_off: dict[int, list[slots.Interval]] = defaultdict(list)
-        for row in self.session.scalars(select(TimeOff).where(
-                TimeOff.doctor_id.in_(ids), TimeOff.end_at > window_start, TimeOff.start_at < window_end)):
-            time_off[row.doctor_id].append((row.start_at, row.end_at))
-        return {
-            doctor.id: slots.Availability(
-                appointment_minutes=doctor.appointment_minutes,
-                buffer_minutes=doctor.buffer_minutes,
-                patterns=[slots.WeeklyPattern(valid_from=valid_from, ranges=dict(by_weekday))
-                          for valid_from, by_weekday in patterns[doctor.id].items()],
-                overrides=dict(overrides[doctor.id]),
-                time_off=time_off[doctor.id],
-            )
-            for doctor in doctors
-        }
+        """Each doctor's availability around [first_day, last_day], in one query."""
+        return self._calendars(doctors, first_day, last_day)[0]
 
     def busy(self, doctor_ids: Iterable[int], start: datetime, end: datetime,
              exclude_appointment_id: int | None = None) -> dict[int, list[slots.Interval]]:
         """Booked appointments of these doctors that overlap [start, end)."""
-        query = select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
-            Appointment.doctor_id.in_(list(doctor_ids)),
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.end_at > start, Appointment.start_at < end,
-        )
-        if exclude_appointment_id is not None:
-            query = query.where(Appointment.id != exclude_appointment_id)
         busy: dict[int, list[slots.Interval]] = defaultdict(list)
+        query = select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
+            *_booked_between(list(doctor_ids), start, end, exclude_appointment_id))
         for doctor_id, start_at, end_at in self.session.execute(query):
             busy[doctor_id].append((start_at, end_at))
         return busy
@@ -152,47 +131,109 @@ class BookingService:
 
     def free_slots_for(self, doctors: Sequence[Doctor], first_day: date, last_day: date
                        ) -> dict[int, list[slots.Slot]]:
-        """Bookable slots per doctor, as patients may book them now. Constant query count."""
+        """Bookable slots per doctor, as patients may book them now. One query."""
         result: dict[int, list[slots.Slot]] = {doctor.id: [] for doctor in doctors}
-        for doctor, find in self._slot_finders(doctors, first_day, last_day):
-            result[doctor.id] = find(first_day, last_day)
+        active = [doctor for doctor in doctors if doctor.is_active]
+        if not active:
+            return result
+        availabilities, busy = self._calendars(active, first_day, last_day,
+                                               busy_window=self.utc_window(first_day, last_day))
+        now = utcnow()
+        for doctor in active:
+            result[doctor.id] = self._bookable(availabilities[doctor.id], first_day, last_day, now,
+                                               busy[doctor.id])
         return result
+
+    def doctor_free_slots(self, doctor_id: int, first_day: date, last_day: date) -> list[slots.Slot] | None:
+        """The bookable slots of the active doctor ``doctor_id``, or None if there is no such doctor.
+
+        For callers that have only the id (the JSON API): the doctor's row comes in the
+        same single query as the calendar.
+        """
+        rows = self._calendar_rows([doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
+                                   with_doctors=True)
+        if doctor_id not in rows.terms:
+            return None
+        if first_day > last_day:
+            return []
+        availability = rows.availability(doctor_id, *rows.terms[doctor_id])
+        return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
 
     def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
                         step_days: int = 7) -> dict[int, slots.Slot | None]:
-        """Each doctor's first bookable slot in [first_day, last_day], or None. Constant query count.
+        """Each doctor's first bookable slot in [first_day, last_day], or None.
 
-        The data for the whole range is read once; the slot engine then walks it a week at
-        a time and stops at the first free slot, so a busy doctor costs little.
+        One query reads every doctor's hours for the whole range and their bookings for
+        the first ``step_days``, where nearly every doctor has a free slot. Only if some
+        doctor is booked solid for that long does a second query read those doctors'
+        bookings for the rest of the range. The slot engine walks the first week a day at
+        a time, then a week at a time, and stops at the first free slot.
         """
         result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in doctors}
-        for doctor, find in self._slot_finders(doctors, first_day, last_day):
-            window_start = first_day
+        active = [doctor for doctor in doctors if doctor.is_active]
+        if not active or first_day > last_day:
+            return result
+        now = utcnow()
+        first_week_end = min(first_day + timedelta(days=step_days - 1), last_day)
+        # One day more than the week, so buffers around a booking just after it still count.
+        availabilities, busy = self._calendars(
+            active, first_day, last_day, busy_window=self.utc_window(first_day, first_week_end + _ONE_DAY))
+        pending = []
+        for doctor in active:
+            # Day by day: nearly always the first working day has a free slot, and then the
+            # engine never looks at the rest of the week.
+            day = first_day
+            while day <= first_week_end and result[doctor.id] is None:
+                found = self._bookable(availabilities[doctor.id], day, day, now, busy[doctor.id])
+                result[doctor.id] = found[0] if found else None
+                day += _ONE_DAY
+            if result[doctor.id] is None:
+                pending.append(doctor)
+        if not pending or first_week_end >= last_day:
+            return result
+        later = self.busy([doctor.id for doctor in pending], *self.utc_window(first_week_end, last_day))
+        for doctor in pending:
+            known = busy[doctor.id] + later[doctor.id]
+            window_start = first_week_end + _ONE_DAY
             while window_start <= last_day and result[doctor.id] is None:
                 window_end = min(window_start + timedelta(days=step_days - 1), last_day)
-                found = find(window_start, window_end)
+                found = self._bookable(availabilities[doctor.id], window_start, window_end, now, known)
                 result[doctor.id] = found[0] if found else None
-                window_start = window_end + timedelta(days=1)
+                window_start = window_end + _ONE_DAY
         return result
 
-    def _slot_finders(self, doctors: Sequence[Doctor], first_day: date, last_day: date):
-        """(doctor, find(first, last) -> slots) for each active doctor, over data read in one go."""
-        active = [doctor for doctor in doctors if doctor.is_active]
-        if not active:
-            return []
-        availabilities = self.availabilities(active, first_day, last_day)
-        busy = self.busy([d.id for d in active], *self.utc_window(first_day, last_day))
-        now = utcnow()
+    def _bookable(self, availability: slots.Availability, first_day: date, last_day: date, now: datetime,
+                  busy: Iterable[slots.Interval]) -> list[slots.Slot]:
+        return slots.bookable_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
+                                    now=now, minimum_notice=self.policy.minimum_notice,
+                                    horizon=self.policy.booking_horizon, busy=busy)
 
-        def finder(doctor: Doctor):
-            def find(first: date, last: date) -> list[slots.Slot]:
-                return slots.bookable_slots(
-                    availabilities[doctor.id], first_day=first, last_day=last, tz=self.timezone, now=now,
-                    minimum_notice=self.policy.minimum_notice, horizon=self.policy.booking_horizon,
-                    busy=busy[doctor.id])
-            return find
+    def _calendars(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
+                   busy_window: tuple[datetime, datetime] | None = None, exclude_appointment_id: int | None = None,
+                   ) -> tuple[dict[int, slots.Availability], dict[int, list[slots.Interval]]]:
+        """Availability around [first_day, last_day] and booked time in ``busy_window``, in one query.
 
-        return [(doctor, finder(doctor)) for doctor in active]
+        ``doctors`` need ``id``, ``appointment_minutes`` and ``buffer_minutes``: ORM
+        objects or plain rows both do.
+        """
+        rows = self._calendar_rows([doctor.id for doctor in doctors], first_day, last_day, busy_window,
+                                   exclude_appointment_id)
+        return {doctor.id: rows.availability(doctor.id, doctor.appointment_minutes, doctor.buffer_minutes)
+                for doctor in doctors}, rows.busy
+
+    def _calendar_rows(self, doctor_ids: list[int], first_day: date, last_day: date,
+                       busy_window: tuple[datetime, datetime] | None, exclude_appointment_id: int | None = None,
+                       with_doctors: bool = False) -> _CalendarRows:
+        window_start, window_end = self.utc_window(first_day, last_day)
+        params = {"doctor_ids": doctor_ids, "first_day": first_day, "last_day": last_day,
+                  "window_start": window_start, "window_end": window_end}
+        if busy_window is not None:
+            params.update(busy_start=busy_window[0], busy_end=busy_window[1],
+                          busy_earliest_start=busy_window[0] - MAX_APPOINTMENT_LENGTH)
+        if exclude_appointment_id is not None:
+            params["exclude_id"] = exclude_appointment_id
+        statement = _calendar_statement(with_doctors, busy_window is not None, exclude_appointment_id is not None)
+        return _CalendarRows(self.session.execute(statement, params))
 
     def bookable_days(self) -> tuple[date, date]:
         """The first and last local dates on which a patient may book today."""
@@ -300,11 +341,34 @@ class BookingService:
 
     # -- internals -----------------------------------------------------------------------
 
+    def lock_doctor(self, doctor_id: int) -> Doctor | None:
+        """Lock the doctor's row for this transaction and load it as it is now (None if there is none).
+
+        For callers that start from an id: booking that doctor later in the same
+        transaction then needs no second round trip for the lock.
+        """
+        doctor = self.session.scalar(
+            select(Doctor).where(Doctor.id == doctor_id).with_for_update(of=Doctor)
+            .execution_options(populate_existing=True))
+        if doctor is not None:
+            transaction = self._transaction()
+            if self._locked is None or self._locked[0] is not transaction:
+                self._locked = (transaction, set())
+            self._locked[1].add(doctor.id)
+        return doctor
+
     def _lock_doctor(self, doctor: Doctor) -> None:
         # Serialises bookings per doctor, so the availability check below cannot race
         # another booking of the same doctor. (SQLite serialises all writers anyway.)
-        self.session.execute(select(Doctor.id).where(Doctor.id == doctor.id).with_for_update())
-        self.session.refresh(doctor)
+        # The same statement reloads the row, so the check sees the doctor as of the lock.
+        if self._locked is not None and self._locked[0] is self._transaction() and doctor.id in self._locked[1]:
+            return
+        self.lock_doctor(doctor.id)
+
+    def _transaction(self):
+        """The session's current (outermost) transaction: row locks last exactly as long as it."""
+        session = self.session() if isinstance(self.session, scoped_session) else self.session
+        return session.get_transaction()
 
     def _check_bookable(self, doctor: Doctor, start_at: datetime, *, allow_outside_hours: bool,
                         exclude_appointment_id: int | None = None) -> datetime:
@@ -316,15 +380,18 @@ class BookingService:
             raise InThePast()
         length = timedelta(minutes=doctor.appointment_minutes)
         day = self.local_day(start_at)
-        busy = self.busy([doctor.id], start_at - timedelta(days=1), start_at + timedelta(days=1),
-                         exclude_appointment_id)[doctor.id]
+        busy_window = (start_at - _ONE_DAY, start_at + _ONE_DAY)
         if allow_outside_hours:
+            busy = self.busy([doctor.id], *busy_window, exclude_appointment_id)[doctor.id]
             if any(start < start_at + length and start_at < end for start, end in busy):
                 raise SlotTaken()
             return start_at + length
         if not (now + self.policy.minimum_notice <= start_at <= now + self.policy.booking_horizon):
             raise OutsideBookingWindow()
-        availability = self.availabilities([doctor], day - timedelta(days=1), day + timedelta(days=1))[doctor.id]
+        availabilities, busy_by_doctor = self._calendars([doctor], day - _ONE_DAY, day + _ONE_DAY,
+                                                         busy_window=busy_window,
+                                                         exclude_appointment_id=exclude_appointment_id)
+        availability, busy = availabilities[doctor.id], busy_by_doctor[doctor.id]
         window = dict(tz=self.timezone, now=now, minimum_notice=self.policy.minimum_notice,
                       horizon=self.policy.booking_horizon)
         slot = slots.find_slot(availability, start_at, busy=busy, **window)
@@ -362,6 +429,119 @@ class BookingService:
         start = datetime.combine(first_day, time(0), self.timezone)
         end = datetime.combine(last_day + timedelta(days=1), time(0), self.timezone)
         return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+_ONE_DAY = timedelta(days=1)
+#: Longer than any appointment (a doctor's length is at most 240 minutes). It gives the
+#: busy query a lower bound on start_at, so it reads one range of ix_appointments_doctor_start
+#: instead of the doctor's whole history.
+MAX_APPOINTMENT_LENGTH = timedelta(days=1)
+
+# --------------------------------------------------------------------------- the calendar read
+#
+# One UNION ALL brings a doctor's whole calendar in one round trip. Each row is
+# (kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at):
+#   doctor    id's appointment_minutes (number) and buffer_minutes (other_number), if active
+#   weekly    valid_from (day), weekday (number), start_time, end_time
+#   override  on_date (day), start_time, end_time (both NULL: closed that day)
+#   time off  start_at, end_at
+#   busy      a booked appointment's start_at, end_at
+# The statements are built once, with bound parameters, so SQLAlchemy finds them compiled
+# in its cache; only the values change from call to call.
+
+_DOCTOR, _WEEKLY, _OVERRIDE, _TIME_OFF, _BUSY = 0, 1, 2, 3, 4
+_NO_DATE, _NO_NUMBER, _NO_TIME = cast(null(), Date), cast(null(), Integer), cast(null(), Time)
+# PostgreSQL hands instants back aware, in the session's time zone, which the engine options
+# pin to UTC (carebook/database.py); converting each of them again would cost more than the
+# rest of reading the row. SQLite stores naive UTC text, which UTCDateTime makes aware.
+_INSTANT = UTCDateTime().with_variant(DateTime(timezone=True), "postgresql")
+_NO_INSTANT = cast(null(), _INSTANT)
+
+
+def _kind(kind: int):
+    return literal_column(str(kind), Integer)
+
+
+@lru_cache(maxsize=None)
+def _calendar_statement(with_doctors: bool, with_busy: bool, excluding: bool):
+    ids = bindparam("doctor_ids", expanding=True)
+    window_start, window_end = bindparam("window_start", type_=UTCDateTime), bindparam("window_end", type_=UTCDateTime)
+    parts = [
+        select(_kind(_WEEKLY), WeeklyHours.doctor_id, WeeklyHours.valid_from, WeeklyHours.weekday, _NO_NUMBER,
+               WeeklyHours.start_time, WeeklyHours.end_time, _NO_INSTANT, _NO_INSTANT)
+        .where(WeeklyHours.doctor_id.in_(ids)),
+        select(_kind(_OVERRIDE), DateOverride.doctor_id, DateOverride.on_date, _NO_NUMBER, _NO_NUMBER,
+               DateOverride.start_time, DateOverride.end_time, _NO_INSTANT, _NO_INSTANT)
+        .where(DateOverride.doctor_id.in_(ids),
+               DateOverride.on_date.between(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))),
+        select(_kind(_TIME_OFF), TimeOff.doctor_id, _NO_DATE, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME,
+               TimeOff.start_at, TimeOff.end_at)
+        .where(TimeOff.doctor_id.in_(ids), TimeOff.end_at > window_start, TimeOff.start_at < window_end),
+    ]
+    if with_doctors:
+        parts.append(select(_kind(_DOCTOR), Doctor.id, _NO_DATE, Doctor.appointment_minutes, Doctor.buffer_minutes,
+                            _NO_TIME, _NO_TIME, _NO_INSTANT, _NO_INSTANT)
+                     .where(Doctor.id.in_(ids), Doctor.is_active))
+    if with_busy:
+        start = bindparam("busy_start", type_=UTCDateTime)
+        busy = (select(_kind(_BUSY), Appointment.doctor_id, _NO_DATE, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME,
+                       Appointment.start_at, Appointment.end_at)
+                .where(Appointment.doctor_id.in_(ids), Appointment.status == AppointmentStatus.BOOKED,
+                       Appointment.start_at > bindparam("busy_earliest_start", type_=UTCDateTime),
+                       Appointment.start_at < bindparam("busy_end", type_=UTCDateTime), Appointment.end_at > start))
+        if excluding:
+            busy = busy.where(Appointment.id != bindparam("exclude_id", type_=Integer))
+        parts.append(busy)
+    return union_all(*parts)
+
+
+class _CalendarRows:
+    """The calendar read's rows, decoded by kind."""
+
+    def __init__(self, rows: Iterable) -> None:
+        self.terms: dict[int, tuple[int, int]] = {}
+        self.patterns: dict[int, dict[date, dict[int, list[tuple[time, time]]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list)))
+        self.overrides: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+        self.time_off: dict[int, list[slots.Interval]] = defaultdict(list)
+        self.busy: dict[int, list[slots.Interval]] = defaultdict(list)
+        for kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at in rows:
+            if kind == _BUSY:
+                self.busy[doctor_id].append((start_at, end_at))
+            elif kind == _WEEKLY:
+                self.patterns[doctor_id][day][number].append((start_time, end_time))
+            elif kind == _OVERRIDE:
+                ranges = self.overrides[doctor_id][day]  # a closed day is present, with no ranges
+                if start_time is not None:
+                    ranges.append((start_time, end_time))
+            elif kind == _TIME_OFF:
+                self.time_off[doctor_id].append((start_at, end_at))
+            else:
+                self.terms[doctor_id] = (number, other_number)
+
+    def availability(self, doctor_id: int, appointment_minutes: int, buffer_minutes: int) -> slots.Availability:
+        return slots.Availability(
+            appointment_minutes=appointment_minutes,
+            buffer_minutes=buffer_minutes,
+            patterns=[slots.WeeklyPattern(valid_from=valid_from, ranges=dict(by_weekday))
+                      for valid_from, by_weekday in sorted(self.patterns[doctor_id].items())],
+            overrides=dict(self.overrides[doctor_id]),
+            time_off=self.time_off[doctor_id],
+        )
+
+
+def _booked_between(doctor_ids: list[int], start: datetime, end: datetime,
+                    exclude_appointment_id: int | None = None) -> list:
+    """WHERE terms: booked appointments of these doctors overlapping [start, end)."""
+    terms = [
+        Appointment.doctor_id.in_(doctor_ids),
+        Appointment.status == AppointmentStatus.BOOKED,
+        Appointment.start_at > start - MAX_APPOINTMENT_LENGTH, Appointment.start_at < end,
+        Appointment.end_at > start,
+    ]
+    if exclude_appointment_id is not None:
+        terms.append(Appointment.id != exclude_appointment_id)
+    return terms
 
 
 def _as_utc(instant: datetime) -> datetime:

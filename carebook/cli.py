@@ -54,6 +54,27 @@ def create_user(role: str, email: str, full_name: str, password: str, specialty:
         raise click.ClickException(error.message) from None
     db.session.commit()
     click.echo(f"Created {role_enum.value} account {user.email} (id {user.id}).")
+    if role_enum is not Role.PATIENT:
+        click.echo("At the first login they set up two-factor authentication with an authenticator app.")
+
+
+@users.command("reset-two-factor", help="Turn off a user's two-factor authentication (a lost phone and lost "
+               "recovery codes). Staff and doctors then set it up again at their next login.")
+@click.option("--email", required=True)
+@with_appcontext
+def reset_two_factor(email: str) -> None:
+    from sqlalchemy import select
+
+    from carebook import two_factor
+    from models import User
+
+    user = db.session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No account with the email {email}.")
+    two_factor.disable(db.session, user, source="cli", actor=None)
+    db.session.commit()
+    click.echo(f"Two-factor authentication of {user.email} is off; "
+               + ("they set it up again at their next login." if two_factor.is_required(user) else "they may turn it on again."))
 
 
 @click.command("seed-demo", help="Fill an empty database with a believable demo clinic and print the logins.")
@@ -65,11 +86,11 @@ def seed_demo(if_empty: bool) -> None:
     if demo.has_users(db.session):
         if if_empty:
             click.echo("The database already has accounts; demo data not added.")
-            click.echo(demo.logins_text())
+            click.echo(demo.logins_text(db.session))
             return
         raise click.ClickException("The database already has accounts; seed-demo only fills an empty one.")
     from flask import current_app
 
     demo.seed(db.session, today=utcnow().astimezone(current_app.config["CLINIC"].timezone).date())
     db.session.commit()
-    click.echo(demo.logins_text())
+    click.echo(demo.logins_text(db.session))

@@ -30,6 +30,14 @@ class ClinicSettings:
 
 
 @dataclass(frozen=True)
+class SessionTimeouts:
+    """A sign-in ends after ``idle`` without a request, and after ``absolute`` whatever happens."""
+
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
 class BookingPolicy:
     minimum_notice: timedelta
     booking_horizon: timedelta
@@ -94,18 +102,30 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         booking_horizon=timedelta(days=_int(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
         cancellation_cutoff=timedelta(hours=_int(env, "CANCELLATION_CUTOFF_HOURS", 24)),
     )
+    absolute_hours = _int(env, "SESSION_ABSOLUTE_HOURS", _int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1),
+                          minimum=1)
+    timeouts = SessionTimeouts(idle=timedelta(minutes=_int(env, "SESSION_IDLE_MINUTES", 30, minimum=1)),
+                               absolute=timedelta(hours=absolute_hours))
+    if timeouts.idle > timeouts.absolute:
+        raise ConfigError("SESSION_IDLE_MINUTES must not be longer than SESSION_ABSOLUTE_HOURS")
     config = {
         "ENV_NAME": environment,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "CLINIC": clinic,
         "BOOKING_POLICY": policy,
         "SLOT_DAYS_SHOWN": _int(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
+        # In production the cookie is "__Host-" prefixed: browsers then only accept it over
+        # HTTPS, for the whole site (Path=/) and for this host alone (no Domain attribute).
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1)),
+        "SESSION_TIMEOUTS": timeouts,
+        "PERMANENT_SESSION_LIFETIME": timeouts.absolute,
+        "PASSWORD_RESET_LIFETIME": timedelta(minutes=_int(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),

@@ -7,8 +7,9 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from carebook import accounts, audit
+from carebook import accounts, audit, totp
 from carebook.booking import BookingService, PatientBusy
+from carebook.clock import utcnow
 from models import TimeOff, User, WeeklyHours
 
 DEMO_PASSWORD = "clinic-demo-2026"
@@ -37,12 +38,17 @@ def has_users(session: Session) -> bool:
 
 
 def seed(session: Session, today: date) -> None:
-    accounts.create_user(session, ACTOR, email=STAFF[0], full_name=STAFF[1],
-                         role=accounts.Role.STAFF, password=DEMO_PASSWORD)
+    # Staff and doctors must sign in with a second factor. So that the demo works at once, they
+    # share one authenticator key, new for every demo database and printed with the logins.
+    demo_secret = totp.new_secret()
+    staff = accounts.create_user(session, ACTOR, email=STAFF[0], full_name=STAFF[1],
+                                 role=accounts.Role.STAFF, password=DEMO_PASSWORD)
+    _enrol(staff, demo_secret)
     doctors = []
     for email, name, specialty, minutes, weekly in DOCTORS:
         doctor = accounts.create_doctor(session, ACTOR, email=email, password=DEMO_PASSWORD, full_name=name,
                                         specialty=specialty, appointment_minutes=minutes)
+        _enrol(doctor.user, demo_secret)
         for weekday, ranges in weekly.items():
             for start, end in ranges:
                 session.add(WeeklyHours(doctor_id=doctor.id, valid_from=today - timedelta(days=7),
@@ -69,9 +75,29 @@ def seed(session: Session, today: date) -> None:
                 continue
 
 
-def logins_text() -> str:
+def _enrol(user: User, secret: str) -> None:
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+
+
+def logins_text(session: Session | None = None) -> str:
     rows = [("staff", STAFF[0])] + [("doctor", d[0]) for d in DOCTORS] + [("patient", p[0]) for p in PATIENTS]
     width = max(len(email) for _, email in rows)
     lines = ["Demo logins (password for all: %s)" % DEMO_PASSWORD]
     lines += [f"  {role:<8} {email:<{width}}" for role, email in rows]
+    secret = _demo_secret(session) if session is not None else None
+    if secret:
+        lines += ["",
+                  "Staff and doctors also enter a code from an authenticator app. Add this key to one",
+                  f"(Google Authenticator, FreeOTP, Aegis...): {secret}",
+                  "or print the current code with:",
+                  f"  .venv/bin/python -c 'import pyotp; print(pyotp.TOTP(\"{secret}\").now())'"]
+    else:
+        lines += ["", "Staff and doctors set up an authenticator app at their first login."]
     return "\n".join(lines)
+
+
+def _demo_secret(session: Session) -> str | None:
+    """The demo staff member's authenticator key, if the demo enrolment is still in place."""
+    user = session.scalar(select(User).where(User.email == STAFF[0]))
+    return user.totp_secret if user is not None and user.two_factor_enabled else None

@@ -20,10 +20,14 @@ def booking_service() -> BookingService:
 
 def init_app(app: Flask) -> None:
     from admin import init_admin
-    from portal import api, auth, doctor, health, patient
+    from carebook import security
+    from portal import account, api, auth, doctor, health, patient
 
+    # First: loads the signed-in user (ending a timed-out session) before the access check reads it.
+    security.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(api.bp, url_prefix="/api")

@@ -11,8 +11,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the application's own loggers alive when migrations run inside the app process.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Inside the app (flask db upgrade, tests) logging is already set up by carebook.logging_setup:
+# keep it, and its JSON format, instead of alembic.ini's.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

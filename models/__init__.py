@@ -9,7 +9,7 @@ from models.appointments import (
 )
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
-from models.users import Doctor, Patient, Role, User, UserSession
+from models.users import Doctor, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Appointment",
@@ -20,7 +20,9 @@ __all__ = [
     "Doctor",
     "IdempotencyRecord",
     "PATIENT_OVERLAP_CONSTRAINT",
+    "PasswordResetToken",
     "Patient",
+    "RecoveryCode",
     "Role",
     "TimeOff",
     "User",

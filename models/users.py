@@ -37,6 +37,12 @@ class User(db.Model, UserMixin):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Two-factor authentication (TOTP, RFC 6238). A secret without ``totp_enabled_at`` is an
+    # enrolment in progress: shown to the user, not yet confirmed with a code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The last 30-second time step whose code was accepted: each code is good once.
+    totp_last_step: Mapped[int | None]
 
     patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
     doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)
@@ -49,6 +55,10 @@ class User(db.Model, UserMixin):
         if self.login_session_id is None:
             raise RuntimeError("User.get_id() called without a sign-in session")
         return self.login_session_id
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     @property
     def first_name(self) -> str:
@@ -79,6 +89,36 @@ class UserSession(db.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.user.is_active
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (a lost phone). Only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the normalised code: the codes carry 80 random bits, so a slow hash adds nothing.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordResetToken(db.Model):
+    """One emailed "choose a new password" link: single use, expiring, void once the password changes."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token in the link; the token itself is only ever in the email.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set when the link is used, or voided by another password change.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class Patient(db.Model):

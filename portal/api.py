@@ -23,13 +23,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from carebook import accounts, audit, throttling
+from carebook import accounts, audit, auth_events, throttling, two_factor
 from carebook.access import allow, public
 from carebook.booking import BookingError, BookingService
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from carebook.web import booking_service
-from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, UserSession
+from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User, UserSession
 from portal import openapi
 from portal.api_schemas import (
     MAX_ID,
@@ -40,8 +40,6 @@ from portal.api_schemas import (
     BookingRequest,
     CancelRequest,
     CsrfTokenResponse,
-    DoctorList,
-    DoctorOut,
     DoctorsQuery,
     ErrorBody,
     ErrorResponse,
@@ -51,10 +49,10 @@ from portal.api_schemas import (
     RegisterResponse,
     RescheduleRequest,
     SessionResponse,
-    SlotList,
     SlotOut,
     SlotsQuery,
     UserOut,
+    format_instant,
 )
 from portal.auth import sign_in
 
@@ -235,6 +233,20 @@ def _slot_out(slot) -> SlotOut:
     return SlotOut(start_at=slot.start_at, end_at=slot.end_at)
 
 
+def _slots_json(free) -> list[dict[str, str]]:
+    """What [SlotOut.model_dump(mode="json") ...] would give, at a fraction of the cost: the slot
+    list is the hot path of booking. tests/portal/test_openapi.py checks it against the schema."""
+    text: dict = {}  # one slot's end is usually the next one's start: format each instant once
+
+    def instant(value) -> str:
+        formatted = text.get(value)
+        if formatted is None:
+            formatted = text[value] = format_instant(value)
+        return formatted
+
+    return [{"start_at": instant(slot.start_at), "end_at": instant(slot.end_at)} for slot in free]
+
+
 def _appointment_out(appointment: Appointment, service: BookingService) -> AppointmentOut:
     doctor = appointment.doctor
     return AppointmentOut(
@@ -251,16 +263,19 @@ def _appointment_body(appointment: Appointment, service: BookingService) -> dict
     return _dump(AppointmentResponse(appointment=_appointment_out(appointment, service)))
 
 
-def _booking_error(error: BookingError, service: BookingService, doctor: Doctor | None,
+def _booking_error(error: BookingError, service: BookingService, doctor_id: int | None,
                    start_at: datetime | None) -> tuple[int, dict]:
-    """Status and body for a refused booking; a conflict carries that day's free slots as they are now."""
+    """Status and body for a refused booking; a conflict carries that day's free slots as they are now.
+
+    Called after the rollback: it takes the doctor's id (read before), so nothing expired is reloaded.
+    """
     if error.kind == "conflict":
         free = []
-        if doctor is not None and start_at is not None:
+        if doctor_id is not None and start_at is not None:
             day = service.local_day(start_at)
             first_bookable, last_bookable = service.bookable_days()
             if first_bookable <= day <= last_bookable:
-                free = service.free_slots(doctor, day, day)
+                free = service.doctor_free_slots(doctor_id, day, day) or []
         return 409, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message,
                                                         slots=[_slot_out(slot) for slot in free])))
     return 422, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message)))
@@ -316,7 +331,7 @@ def openapi_document():
 
 @bp.route("/patients", methods=["POST"])
 @public
-@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS)
+@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, on_breach=throttling.audit_breach)
 def register():
     data: RegisterRequest = _validate(RegisterRequest, _json_body())
     try:
@@ -337,20 +352,44 @@ def register():
 
 @bp.route("/session", methods=["POST"])
 @public
-@limiter.limit(throttling.LOGIN_PER_ADDRESS)
+@limiter.limit(throttling.LOGIN_PER_ADDRESS, on_breach=throttling.audit_breach)
 @limiter.limit(throttling.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, key_func=throttling.account_and_address,
-               deduct_when=throttling.failed_login)
+               deduct_when=throttling.failed_login, on_breach=throttling.audit_breach)
+@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT, key_func=throttling.second_factor_account,
+               deduct_when=throttling.wrong_api_code, on_breach=throttling.audit_breach)
 def login():
     data: LoginRequest = _validate(LoginRequest, _json_body())
     user = accounts.authenticate(db.session, data.email, data.password)
     if user is None:
+        auth_events.record(db.session, auth_events.LOGIN_FAILED, auth_events.user_by_email(db.session, data.email),
+                           source=ACTOR_SOURCE)
+        db.session.commit()
         # Same answer whether or not the email has an account.
         raise ApiError(401, "invalid_credentials", "Email or password is not right.")
+    method = _second_factor(user, data.code)
     _start_session(user)
+    auth_events.record(db.session, auth_events.LOGIN_SUCCEEDED, user, source=ACTOR_SOURCE, actor=user, method=method)
     db.session.commit()
     body = SessionResponse(user=UserOut(id=user.id, email=user.email, full_name=user.full_name, role=user.role),
                            csrf_token=_fresh_csrf_token())
     return _respond(200, _dump(body))
+
+
+def _second_factor(user, code: str | None) -> str:
+    """How the sign-in is completed: "password" alone, or the second factor the account needs (else 401/403)."""
+    if not two_factor.needed_at_login(user):
+        return "password"
+    if not user.two_factor_enabled:
+        raise ApiError(403, "two_factor_enrolment_required",
+                       "Set up two-factor authentication by logging in on the website first.")
+    if not code:
+        raise ApiError(401, "second_factor_required",
+                       "Send the code from your authenticator app (or a recovery code) as `code`.")
+    verified = two_factor.verify(db.session, user, code, source=ACTOR_SOURCE)
+    if verified is None:
+        db.session.commit()  # the failure's audit row
+        raise ApiError(401, "invalid_second_factor", "The code is not right.")
+    return verified.method
 
 
 @bp.route("/session", methods=["DELETE"])
@@ -359,7 +398,9 @@ def logout():
     user_session = db.session.get(UserSession, current_user.login_session_id)
     if user_session is not None:
         accounts.end_session(user_session)
-        db.session.commit()
+    user = current_user._get_current_object()
+    auth_events.record(db.session, auth_events.LOGOUT, user, source=ACTOR_SOURCE, actor=user)
+    db.session.commit()
     logout_user()
     session.clear()
     return current_app.response_class(status=204)
@@ -369,39 +410,52 @@ def logout():
 @allow(Role.PATIENT)
 def doctors():
     query: DoctorsQuery = _query(DoctorsQuery)
-    statement = select(Doctor).where(Doctor.is_active).order_by(Doctor.specialty, Doctor.id)
+    # Plain rows of just the columns shown and the ones the slot engine needs.
+    statement = (select(Doctor.id, User.full_name.label("name"), Doctor.specialty, Doctor.appointment_minutes,
+                        Doctor.buffer_minutes, Doctor.is_active)
+                 .join(User, Doctor.user_id == User.id).where(Doctor.is_active)
+                 .order_by(Doctor.specialty, Doctor.id))
     if query.specialty:
         statement = statement.where(Doctor.specialty == query.specialty)
-    shown = db.session.scalars(statement).all()
+    shown = db.session.execute(statement).all()
     service = booking_service()
     first_day, last_day = service.bookable_days()
     next_free = service.next_free_slots(shown, first_day, last_day)
-    body = DoctorList([
-        DoctorOut(id=doctor.id, name=doctor.name, specialty=doctor.specialty,
-                  appointment_minutes=doctor.appointment_minutes,
-                  next_available=next_free[doctor.id].start_at if next_free[doctor.id] else None)
+    body = [
+        {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty,
+         "appointment_minutes": doctor.appointment_minutes,
+         "next_available": format_instant(next_free[doctor.id].start_at) if next_free[doctor.id] else None}
         for doctor in shown
-    ])
-    return _respond(200, _dump(body))
+    ]
+    return _respond(200, body)
 
 
 @bp.route("/doctors/<int:doctor_id>/slots")
 @allow(Role.PATIENT)
 def doctor_slots(doctor_id: int):
-    doctor = _bookable_doctor(doctor_id)
-    query: SlotsQuery = _query(SlotsQuery)
+    if doctor_id > MAX_ID:
+        _not_found()
+    try:
+        query: SlotsQuery = _query(SlotsQuery)
+    except ApiError:
+        _bookable_doctor(doctor_id)  # an unknown doctor is 404 whatever the query says
+        raise
     service = booking_service()
     first_bookable, last_bookable = service.bookable_days()
     first = query.from_ or (min(first_bookable, query.to) if query.to else first_bookable)
     last = query.to or _add_days(first, DEFAULT_SLOT_RANGE_DAYS - 1)
-    if first > last:
-        _invalid({"to": ["Must not be before from."]})
-    if (last - first).days + 1 > MAX_SLOT_RANGE_DAYS:
+    if first > last or (last - first).days + 1 > MAX_SLOT_RANGE_DAYS:
+        _bookable_doctor(doctor_id)
+        if first > last:
+            _invalid({"to": ["Must not be before from."]})
         _invalid({"to": [f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time."]})
     first, last = max(first, first_bookable), min(last, last_bookable)
-    free = service.free_slots(doctor, first, last) if first <= last else []
-    body = SlotList(doctor_id=doctor.id, timezone=service.timezone.key, slots=[_slot_out(s) for s in free])
-    return _respond(200, _dump(body))
+    # The doctor's row comes with the calendar, in one query (the hot path of booking).
+    free = service.doctor_free_slots(doctor_id, first, last)
+    if free is None:
+        _not_found()
+    body = {"doctor_id": doctor_id, "timezone": service.timezone.key, "slots": _slots_json(free)}
+    return _respond(200, body)
 
 
 @bp.route("/appointments")
@@ -432,16 +486,17 @@ def book():
         if record is not None:
             return _replay(record, fingerprint)
     data: BookingRequest = _validate(BookingRequest, payload)
-    doctor = db.session.get(Doctor, data.doctor_id)
+    service = booking_service()
+    # Loaded under the booking's lock, in the one statement the service would spend on it anyway.
+    doctor = service.lock_doctor(data.doctor_id)
     if doctor is None:
         _invalid({"doctor_id": ["There is no such doctor."]})
-    service = booking_service()
     try:
         appointment = service.book(_actor(), doctor=doctor, patient=patient, start_at=data.start_at,
                                    reason=data.reason)
     except BookingError as error:
         db.session.rollback()
-        status, body = _booking_error(error, service, doctor, data.start_at)
+        status, body = _booking_error(error, service, data.doctor_id, data.start_at)
     else:
         status, body = 201, _appointment_body(appointment, service)
     if key is not None:
@@ -473,11 +528,11 @@ def reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     data: RescheduleRequest = _validate(RescheduleRequest, _json_body())
     service = booking_service()
-    doctor = appointment.doctor
+    doctor_id = appointment.doctor_id
     try:
         service.reschedule(_actor(), appointment, data.start_at)
     except BookingError as error:
         db.session.rollback()
-        return _respond(*_booking_error(error, service, doctor, data.start_at))
+        return _respond(*_booking_error(error, service, doctor_id, data.start_at))
     db.session.commit()
     return _respond(200, _appointment_body(appointment, service))

@@ -86,7 +86,9 @@ def _check_email(value: str) -> str:
 
 
 def format_instant(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if value.tzinfo is not timezone.utc:  # the slot engine's instants already are: skip the conversion
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(timespec="seconds")[:-6] + "Z"
 
 
 #: A calendar date, ``YYYY-MM-DD``.
@@ -158,6 +160,9 @@ class RegisterRequest(RequestModel):
 class LoginRequest(RequestModel):
     email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX)]
     password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=PASSWORD_MAX)]
+    code: Annotated[str | None, Field(max_length=40, description=(
+        "For an account with two-factor authentication (every staff and doctor account): the code from "
+        "the authenticator app, or a recovery code."))] = None
 
 
 class BookingRequest(RequestModel):

@@ -1,20 +1,37 @@
-"""Sign-in, sign-out and patient registration: one login page for every role."""
+"""Signing in (password, then a second factor where one is needed), signing out, registration, password reset.
+
+Signing in takes one or two steps. The password step either signs the user in
+(a patient without two-factor) or leaves a *pending* sign-in in the session
+cookie: who, since when, and a fingerprint of the password hash. Nobody is signed
+in while it is pending, so every protected page still sends the browser to log
+in; only the code step (or, for staff and doctors who have none yet, the
+enrolment step) can finish it, within ``PENDING_LOGIN_MINUTES``.
+"""
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 
-from carebook import accounts, audit, throttling
+from carebook import account_mail, accounts, audit, auth_events, reset, throttling, totp, two_factor
 from carebook.access import allow, public
+from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from models import Role, User
+from portal.account_forms import CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
 from portal.forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
+SOURCE = "portal"
 
 HOME_BY_ROLE = {Role.PATIENT: "patient.doctors", Role.DOCTOR: "doctor.schedule", Role.STAFF: "admin.index"}
+PENDING_LOGIN_MINUTES = 10
+RESET_TOKEN_KEY = "reset_token"
+_breach = throttling.audit_breach
 
 
 def home_url(user: User) -> str:
@@ -33,11 +50,73 @@ def safe_next(target: str | None) -> str | None:
 
 
 def sign_in(user: User) -> None:
-    """Start a fresh session for ``user``: nothing from before the login survives."""
+    """Start a fresh session for ``user``: nothing from before the login survives (a pending step neither)."""
     session.clear()
     user_session = accounts.start_session(db.session, user)
     user.login_session_id = user_session.id
     login_user(user)
+
+
+# --------------------------------------------------------------------------- the pending second step
+
+
+def _password_fingerprint(user: User) -> str:
+    # A password change since the first step makes the pending sign-in worthless.
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def start_second_step(user: User, next_url: str | None) -> None:
+    session.clear()
+    session[throttling.PENDING_LOGIN_KEY] = {"user_id": user.id, "at": utcnow().isoformat(),
+                                             "fingerprint": _password_fingerprint(user),
+                                             "next": safe_next(next_url) or ""}
+
+
+def pending_login() -> tuple[User | None, str | None]:
+    """The user whose password was accepted moments ago, and where they were going; (None, None) if none."""
+    pending = session.get(throttling.PENDING_LOGIN_KEY)
+    if not isinstance(pending, dict):
+        return None, None
+    try:
+        started = datetime.fromisoformat(pending["at"])
+        user = db.session.get(User, int(pending["user_id"]))
+    except (KeyError, TypeError, ValueError):
+        user, started = None, None
+    if (user is None or started is None or not user.is_active
+            or utcnow() - started > timedelta(minutes=PENDING_LOGIN_MINUTES)
+            or pending.get("fingerprint") != _password_fingerprint(user)):
+        session.pop(throttling.PENDING_LOGIN_KEY, None)
+        return None, None
+    return user, pending.get("next") or None
+
+
+def _start_again():
+    flash("Please log in again: the sign-in took too long or was interrupted.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _finish_sign_in(user: User, method: str) -> None:
+    sign_in(user)
+    auth_events.record(db.session, auth_events.LOGIN_SUCCEEDED, user, source=SOURCE, actor=user, method=method)
+
+
+def qr_code_svg(uri: str) -> Markup:
+    """The otpauth URI as an inline SVG QR code (no script, no request to anyone)."""
+    import segno
+
+    return Markup(segno.make(uri, error="m").svg_inline(scale=4, border=4, title="QR code for your authenticator app"))
+
+
+def grouped_secret(secret: str) -> str:
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def enrolment_context(user: User, secret: str) -> dict:
+    uri = totp.provisioning_uri(secret, user.email, current_app.config["CLINIC"].name)
+    return {"secret": grouped_secret(secret), "otpauth_uri": uri, "qr_code": qr_code_svg(uri)}
+
+
+# --------------------------------------------------------------------------- routes
 
 
 @bp.route("/")
@@ -50,21 +129,93 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(throttling.LOGIN_PER_ADDRESS, methods=["POST"])
+@limiter.limit(throttling.LOGIN_PER_ADDRESS, methods=["POST"], on_breach=_breach)
 @limiter.limit(throttling.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
-               key_func=throttling.account_and_address, deduct_when=throttling.failed_login)
+               key_func=throttling.account_and_address, deduct_when=throttling.failed_login, on_breach=_breach)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
+            auth_events.record(db.session, auth_events.LOGIN_FAILED,
+                               auth_events.user_by_email(db.session, form.email.data), source=SOURCE)
+            db.session.commit()
             # Same words whether the email exists or not.
             form.password.errors.append("Email or password is not right.")
+        elif two_factor.needed_at_login(user):
+            start_second_step(user, form.next.data)
+            auth_events.record(db.session, auth_events.PASSWORD_ACCEPTED, user, source=SOURCE)
+            db.session.commit()
+            return redirect(url_for("auth.second_factor" if user.two_factor_enabled else "auth.enrol"))
         else:
-            sign_in(user)
+            _finish_sign_in(user, "password")
             db.session.commit()
             return redirect(safe_next(form.next.data) or home_url(user))
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.CODE_PER_ADDRESS, methods=["POST"], on_breach=_breach)
+@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
+               key_func=throttling.pending_account_and_address, deduct_when=throttling.failed_login,
+               on_breach=_breach)
+@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT, methods=["POST"], key_func=throttling.pending_account,
+               deduct_when=throttling.failed_login, on_breach=_breach)
+def second_factor():
+    """Second step: a code from the authenticator app, or a recovery code."""
+    user, next_url = pending_login()
+    if user is None:
+        return _start_again()
+    if not user.two_factor_enabled:
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        verified = two_factor.verify(db.session, user, form.code.data, source=SOURCE)
+        if verified is not None:
+            _finish_sign_in(user, verified.method)
+            db.session.commit()
+            if verified.method == "recovery_code":
+                flash(f"You signed in with a recovery code; {verified.recovery_codes_left} left. "
+                      "Make new ones on your account page if you are running out.", "warning")
+            return redirect(safe_next(next_url) or home_url(user))
+        db.session.commit()  # the failure's audit row
+        form.code.errors.append("That code is not right. Enter the current code from your app, "
+                                "or a recovery code you have not used yet.")
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template("auth/code.html", form=form, user=user), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.CODE_PER_ADDRESS, methods=["POST"], on_breach=_breach)
+@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
+               key_func=throttling.pending_account_and_address, deduct_when=throttling.failed_login,
+               on_breach=_breach)
+def enrol():
+    """Staff and doctors without two-factor set it up here, before anything else."""
+    user, next_url = pending_login()
+    if user is None:
+        return _start_again()
+    if user.two_factor_enabled:
+        return redirect(url_for("auth.second_factor"))
+    secret = two_factor.begin_enrolment(user)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(db.session, user, form.code.data, source=SOURCE)
+        except two_factor.TwoFactorError as error:
+            form.code.errors.append(error.message)
+        else:
+            _finish_sign_in(user, "enrolment")
+            db.session.commit()
+            flash("Two-factor authentication is on.", "success")
+            return render_template("account/recovery_codes.html", codes=codes,
+                                   continue_url=safe_next(next_url) or home_url(user))
+    db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template("auth/enrol.html", form=form, required=two_factor.is_required(user),
+                           **enrolment_context(user, secret)), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -73,7 +224,9 @@ def logout():
     user_session = g.get("user_session")
     if user_session is not None:
         accounts.end_session(user_session)
-        db.session.commit()
+    user = current_user._get_current_object()
+    auth_events.record(db.session, auth_events.LOGOUT, user, source=SOURCE, actor=user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been logged out.", "info")
@@ -82,7 +235,7 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @public
-@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, methods=["POST"])
+@limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, methods=["POST"], on_breach=_breach)
 def register():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
@@ -90,15 +243,69 @@ def register():
     if form.validate_on_submit():
         try:
             patient = accounts.register_patient(
-                db.session, audit.Actor(None, "portal"), email=form.email.data, password=form.password.data,
+                db.session, audit.Actor(None, SOURCE), email=form.email.data, password=form.password.data,
                 full_name=form.full_name.data, date_of_birth=form.date_of_birth.data, phone=form.phone.data)
         except accounts.AccountError as error:
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(error.message)
         else:
-            sign_in(patient.user)
+            _finish_sign_in(patient.user, "registration")
             db.session.commit()
             current_app.logger.info("patient %s registered", patient.id)
             flash("Welcome! Your account is ready. Choose a doctor to book an appointment.", "success")
             return redirect(url_for("patient.doctors"))
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 400
+
+
+# --------------------------------------------------------------------------- password reset
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.RESET_REQUESTS_PER_ADDRESS, methods=["POST"], on_breach=_breach)
+@limiter.limit(throttling.RESET_REQUESTS_PER_ACCOUNT, methods=["POST"], key_func=throttling.email_asked_for,
+               on_breach=_breach)
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    lifetime = current_app.config["PASSWORD_RESET_LIFETIME"]
+    if form.validate_on_submit():
+        link = reset.request_reset(db.session, form.email.data, lifetime=lifetime,
+                                   base_url=current_app.config["BASE_URL"], source=SOURCE)
+        db.session.commit()
+        if link is not None:
+            account_mail.send_reset_link(current_app._get_current_object(), link)
+        return render_template("auth/reset_sent.html", minutes=int(lifetime.total_seconds() // 60))
+    status = 200 if request.method == "GET" else 400
+    return render_template("auth/forgot.html", form=form), status
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
+def reset_password():
+    """Choose a new password with the emailed link (``?token=...``, moved into the session at once)."""
+    token = request.args.get("token")
+    if token is not None:
+        # Out of the address bar, the history and any Referer before the page is even shown.
+        session[RESET_TOKEN_KEY] = token[:128]
+        return redirect(url_for("auth.reset_password"))
+    row = reset.valid_token(db.session, session.get(RESET_TOKEN_KEY))
+    if row is None:
+        session.pop(RESET_TOKEN_KEY, None)
+        return render_template("auth/reset_invalid.html"), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            reset.complete_reset(db.session, row, form.password.data, source=SOURCE)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your new password is set. Log in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("auth/reset.html", form=form, email=row.user.email), status

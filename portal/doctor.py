@@ -27,7 +27,7 @@ from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.web import booking_service
-from models import Appointment, AppointmentStatus, Doctor, Role, User
+from models import Appointment, AppointmentStatus, Doctor, Role, TimeOff, User
 from portal.doctor_forms import (WEEKDAY_FIELDS, AppointmentLengthForm, ConfirmChangeForm, OneOffForm,
                                  OutcomeForm, TimeOffForm, WeeklyHoursForm)
 from portal.forms import ConfirmForm
@@ -336,6 +336,9 @@ def time_off(doctor_id: int | None):
 @allow(Role.DOCTOR, Role.STAFF)
 def remove_time_off(doctor_id: int | None, time_off_id: int):
     doctor = _calendar_doctor(doctor_id)
+    row = db.session.get(TimeOff, time_off_id) if time_off_id < 2**31 else None
+    if row is None or row.doctor_id != doctor.id:
+        abort(404)  # another doctor's time off is not admitted to exist
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _submit(RemoveTimeOff(doctor.id, time_off_id), doctor, _flash_problems(doctor, "doctor.time_off"))

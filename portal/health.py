@@ -19,6 +19,16 @@ def healthz():
     return jsonify(status="ok")
 
 
+def _expected_heads() -> set[str]:
+    # The migration scripts ship with the code and never change under a running process:
+    # read them once, not on every probe of every load balancer node.
+    heads = current_app.extensions.get("migration_heads")
+    if heads is None:
+        heads = current_app.extensions["migration_heads"] = set(
+            ScriptDirectory(current_app.extensions["migrate"].directory).get_heads())
+    return heads
+
+
 @bp.route("/readyz")
 @public
 def readyz():
@@ -29,7 +39,6 @@ def readyz():
     except SQLAlchemyError:
         current_app.logger.warning("readiness: database unreachable")
         return jsonify(status="unavailable", reason="database unreachable"), 503
-    expected = set(ScriptDirectory(current_app.extensions["migrate"].directory).get_heads())
-    if current != expected:
+    if current != _expected_heads():
         return jsonify(status="unavailable", reason="migrations not at head"), 503
     return jsonify(status="ok")

@@ -59,10 +59,15 @@ OPERATIONS: tuple[Operation, ...] = (
                           "password) are named in `error.fields` of the 422 answer."),
     Operation("/api/session", "post", "login", "Sign in", "session", None,
               {200: ("Signed in. Use the new csrf_token from now on.", s.SessionResponse),
-               401: ("invalid_credentials: the same answer whether or not the email is registered.",
+               401: ("invalid_credentials: the same answer whether or not the email is registered; "
+                     "second_factor_required: the account uses two-factor authentication, send `code`; "
+                     "invalid_second_factor: the code is not right (each code is good once).",
                      s.ErrorResponse),
+               403: ("two_factor_enrolment_required: a staff or doctor account that has not set up two-factor "
+                     "authentication yet (done at the first login on the website).", s.ErrorResponse),
                429: ("too_many_requests: too many attempts from this address, or too many failures for this "
-                     "account from this address; wait and retry.", s.ErrorResponse)},
+                     "account from this address (or too many wrong codes for it); wait and retry.",
+                     s.ErrorResponse)},
               body=s.LoginRequest),
     Operation("/api/session", "delete", "logout", "Sign out", "session", ANY_ROLE,
               {204: ("Signed out; the session is revoked on the server, so a copy of the cookie no longer works.",

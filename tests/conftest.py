@@ -18,7 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import make_url, text
 
-from carebook import clock, create_app
+from carebook import clock, create_app, totp
 from carebook.extensions import db
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -133,14 +133,42 @@ class Browser(FlaskClient):
         data.setdefault("csrf_token", self.csrf_token())
         return self.post(url, data=data, **kwargs)
 
-    def login(self, email: str, password: str | None = None):
-        from tests.factories import PASSWORD
+    def login(self, email: str, password: str | None = None, secret: str | None = None):
+        """Log in as a person would; for an account with two-factor, also enter the app's current code.
 
-        return self.submit("/login", {"email": email, "password": password or PASSWORD})
+        The code comes from ``secret`` (default: the factories' TOTP_SECRET) under the frozen
+        clock. A code is good once, and with the clock frozen every login in a test would need
+        the same one, so the account's replay guard is reset first (tests only).
+        """
+        from tests.factories import PASSWORD, TOTP_SECRET
+
+        self.last_login = (email, password, secret)
+        response = self.submit("/login", {"email": email, "password": password or PASSWORD})
+        if response.status_code == 302 and response.headers["Location"].startswith("/login/code"):
+            allow_code_reuse(email)
+            response = self.submit("/login/code", {"code": totp.current_code(secret or TOTP_SECRET)})
+        return response
+
+    def log_in_again(self):
+        """Repeat the last login: after moving the frozen clock by more than the idle timeout
+        (SESSION_IDLE_MINUTES), the earlier session has ended, as it would for a real user."""
+        response = self.login(*self.last_login)
+        assert response.status_code == 302, response.status_code
+        return response
 
     def api(self, method: str, url: str, json=None, headers: dict | None = None):
         headers = {"X-CSRFToken": self.csrf_token(), **(headers or {})}
         return self.open(url, method=method, json=json, headers=headers)
+
+
+def allow_code_reuse(email: str) -> None:
+    """Forget which authenticator code the account used last (tests log in many times at one frozen instant)."""
+    from sqlalchemy import update
+
+    from models import User
+
+    db.session.execute(update(User).where(User.email == email.strip().lower()).values(totp_last_step=None))
+    db.session.commit()
 
 
 @pytest.fixture(autouse=True)

@@ -5,12 +5,15 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import count
 
-from carebook import accounts, audit
+from carebook import accounts, audit, totp
+from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.passwords import hash_password
 from models import Doctor, Patient, Role, TimeOff, User, WeeklyHours
 
 PASSWORD = "correct horse battery staple"
+#: The authenticator secret of every staff and doctor account the factories make (login helpers use it).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SYSTEM = audit.Actor(None, "system")
 _numbers = count(1)
 
@@ -26,9 +29,24 @@ def _with_test_password(user: User) -> User:
     return user
 
 
-def make_staff(name: str = "Sam Staff", email: str | None = None) -> User:
+def enrol_two_factor(user: User, secret: str = TOTP_SECRET) -> User:
+    """Two-factor on, as if the user had enrolled with ``secret`` (codes: ``totp.current_code(secret)``)."""
+    user.totp_secret = secret
+    user.totp_enabled_at = utcnow()
+    user.totp_last_step = None
+    return user
+
+
+def current_code(secret: str = TOTP_SECRET) -> str:
+    return totp.current_code(secret)
+
+
+def make_staff(name: str = "Sam Staff", email: str | None = None, two_factor: bool = True) -> User:
+    """A staff member, enrolled in two-factor (required for staff) unless ``two_factor=False``."""
     email = email or f"staff{next(_numbers)}@clinic.test"
     user = accounts.create_user(db.session, SYSTEM, email=email, full_name=name, role=Role.STAFF, password=None)
+    if two_factor:
+        enrol_two_factor(user)
     return _with_test_password(user)
 
 
@@ -46,12 +64,15 @@ WEEKDAYS_9_TO_5 = {weekday: [(time(9), time(17))] for weekday in range(5)}
 
 def make_doctor(name: str = "Dr Dana Doctor", specialty: str = "General practice", minutes: int = 30,
                 weekly: dict[int, list[tuple[time, time]]] | None = None, valid_from: date = date(2026, 1, 1),
-                email: str | None = None, buffer_minutes: int = 0) -> Doctor:
+                email: str | None = None, buffer_minutes: int = 0, two_factor: bool = True) -> Doctor:
+    """A doctor with weekly hours, enrolled in two-factor (required for doctors) unless ``two_factor=False``."""
     email = email or f"doctor{next(_numbers)}@clinic.test"
     doctor = accounts.create_doctor(db.session, SYSTEM, email=email, password=None, full_name=name,
                                     specialty=specialty, appointment_minutes=minutes,
                                     buffer_minutes=buffer_minutes)
     _with_test_password(doctor.user)
+    if two_factor:
+        enrol_two_factor(doctor.user)
     for weekday, ranges in (WEEKDAYS_9_TO_5 if weekly is None else weekly).items():
         for start, end in ranges:
             db.session.add(WeeklyHours(doctor_id=doctor.id, valid_from=valid_from, weekday=weekday,

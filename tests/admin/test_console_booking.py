@@ -224,6 +224,7 @@ def test_staff_may_move_an_appointment_inside_the_patients_online_cutoff(app, st
     db.session.commit()
     appointment = book(doctor, patient, local(TUESDAY, 10))
     clock.freeze(local(TUESDAY, 7))  # three hours before: too late for the patient online
+    staff_client.log_in_again()  # the session of a day ago has timed out
     response = staff_client.submit(f"/admin/appointments/{appointment.id}/reschedule/",
                                    {"day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 15).isoformat(),
                                     "move_reason": "Patient asked for the afternoon"})
@@ -274,6 +275,7 @@ def test_staff_mark_a_started_appointment_completed(app, staff_client):
     db.session.commit()
     appointment = book(doctor, patient, local(TUESDAY, 10))
     clock.freeze(local(TUESDAY, 10, 20))
+    staff_client.log_in_again()  # the session of a day ago has timed out
     response = staff_client.submit(f"/admin/appointments/{appointment.id}/outcome/", {"outcome": "completed"})
     assert response.status_code == 302
     db.session.expire_all()
@@ -286,6 +288,7 @@ def test_staff_mark_a_no_show(app, staff_client):
     db.session.commit()
     appointment = book(doctor, patient, local(TUESDAY, 10))
     clock.freeze(local(TUESDAY, 11))
+    staff_client.log_in_again()  # the session of a day ago has timed out
     staff_client.submit(f"/admin/appointments/{appointment.id}/outcome/", {"outcome": "no_show"})
     db.session.expire_all()
     assert appointment.status is AppointmentStatus.NO_SHOW
@@ -319,6 +322,7 @@ def test_the_list_shows_upcoming_appointments_first(app, staff_client):
     book(doctor, patient, local(TUESDAY, 10))
     book(doctor, past_patient, local(TUESDAY, 9))
     clock.freeze(datetime(2026, 6, 2, 8, 45, tzinfo=timezone.utc))  # 09:45 in London: the 09:00 one is over
+    staff_client.log_in_again()  # the session of a day ago has timed out
     page = staff_client.get("/admin/appointments/").get_data(as_text=True)
     assert page.index("Early Bird") < page.index("Late Comer") < page.index("Long Gone")
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from carebook import totp
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -60,16 +62,34 @@ def browser():
         browser.close()
 
 
+#: What chromium prints when the Content Security Policy blocks something.
+CSP_VIOLATION_MARKERS = ("Content Security Policy", "Refused to execute", "Refused to load", "Refused to apply")
+
+
 @pytest.fixture
-def new_page(browser, request):
-    """Open pages in fresh browser contexts (separate cookies); screenshot each at the end."""
+def console_errors():
+    """Console errors and uncaught exceptions of every page the test opened, as "url: text"."""
+    return []
+
+
+@pytest.fixture
+def new_page(browser, request, console_errors):
+    """Open pages in fresh browser contexts (separate cookies); screenshot each at the end.
+
+    Every page's console is watched: a Content Security Policy violation or an uncaught
+    script error on any page fails the test (the app must work under its own policy).
+    """
     contexts = []
 
     def open_page(viewport=None):
         context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error"
+                and console_errors.append(f"{page.url}: {message.text}"))
+        page.on("pageerror", lambda error: console_errors.append(f"{page.url}: uncaught {error}"))
+        return page
 
     yield open_page
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
@@ -78,12 +98,27 @@ def new_page(browser, request):
             name = request.node.name.replace("[", "-").replace("]", "")
             page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{number}.png"), full_page=True)
         context.close()
+    blocked = [error for error in console_errors
+               if any(marker in error for marker in CSP_VIOLATION_MARKERS) or ": uncaught " in error]
+    assert blocked == [], "blocked by the Content Security Policy, or a script error"
 
 
-def log_in(page, base_url: str, email: str, password: str | None = None) -> None:
-    from tests.factories import PASSWORD
+def log_in(page, base_url: str, email: str, password: str | None = None, secret: str | None = None) -> None:
+    """Log in through the login page; for an account with two-factor, type the app's current code too.
+
+    The code is computed from ``secret`` (default: the factories' TOTP_SECRET) under the
+    frozen clock; the account's replay guard is reset first, as in Browser.login.
+    """
+    from tests.conftest import allow_code_reuse
+    from tests.factories import PASSWORD, TOTP_SECRET
 
     page.goto(f"{base_url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password or PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    if "/login/code" in page.url:
+        allow_code_reuse(email)
+        page.get_by_label("Code").fill(totp.current_code(secret or TOTP_SECRET))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state()

@@ -17,7 +17,7 @@ from carebook.extensions import db
 from carebook.web import booking_service
 from models import Appointment, AppointmentStatus, IdempotencyRecord
 from portal import api
-from tests.factories import PASSWORD, SYSTEM, make_doctor, make_patient
+from tests.factories import PASSWORD, SYSTEM, current_code, make_doctor, make_patient
 
 UTC = timezone.utc
 MONDAY = date(2026, 6, 1)
@@ -181,7 +181,10 @@ def test_anonymous_request_to_a_patient_route_is_401_json(client):
 
 
 def test_doctor_is_refused_patient_routes_with_403(client, doctor):
-    assert log_in(client, doctor.user.email).status_code == 200
+    # Doctors sign in with two-factor: the API takes the authenticator code as `code`.
+    response = client.api("POST", "/api/session", json={"email": doctor.user.email, "password": PASSWORD,
+                                                        "code": current_code()})
+    assert response.status_code == 200
 
     response = client.get("/api/doctors")
 

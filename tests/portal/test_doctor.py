@@ -372,6 +372,7 @@ def test_completed_and_no_show_are_marked_once_started(as_doctor, doctor, patien
     first = book(doctor, patient, at(date(2026, 6, 1), 11))
     second = book(doctor, make_patient(name="Bob"), at(date(2026, 6, 1), 11, 30))
     clock.freeze(at(date(2026, 6, 1), 11, 40))
+    as_doctor.log_in_again()  # the morning's session has been idle for hours
     page = text(as_doctor.get("/doctor/"))
     assert page.count('value="completed"') == 2
     response = as_doctor.submit(f"/doctor/appointments/{first.id}/outcome", {"outcome": "completed"})

@@ -132,6 +132,7 @@ def test_cancel_inside_the_cutoff_is_refused_with_the_phone_number(signed_in, do
     book(signed_in, doctor)
     appointment_id = db.session.scalar(select(Appointment.id))
     clock.freeze(TUESDAY_10 - timedelta(hours=2))
+    signed_in.log_in_again()  # a day later: yesterday's session has timed out
     response = signed_in.submit(f"/appointments/{appointment_id}/cancel", follow_redirects=True)
     assert "Please call the clinic" in response.get_data(as_text=True)
     db.session.expire_all()

@@ -1,0 +1,53 @@
+"""Emails about the account itself: the password reset link, and "your email address was changed".
+
+They leave through the app's email path, the reminder backend's mailer (SES in AWS
+mode, SMTP or the local mail folder otherwise), right after the request's commit.
+They are not put in the outbox: a reset email would leave a live token in a table.
+A failed send is logged without the link and reported to the caller; the user can
+simply ask again.
+"""
+from __future__ import annotations
+
+import logging
+from email.utils import formataddr
+
+from flask import Flask, render_template
+
+from carebook.reset import ResetLink
+from carebook.timefmt import format_datetime
+from lambda_handler.mail import build_message
+from models import User
+
+logger = logging.getLogger("carebook.account_mail")
+
+
+def send_reset_link(app: Flask, link: ResetLink) -> bool:
+    clinic = app.config["CLINIC"]
+    return _send(app, link.user, link.user.email, "password_reset", f"Choose a new password for {clinic.name}",
+                 reset_url=link.url, expires=format_datetime(link.expires_at, clinic.timezone))
+
+
+def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
+    """Tell the previous address, so that its owner notices a change they did not make."""
+    clinic = app.config["CLINIC"]
+    return _send(app, user, previous_email, "email_changed", f"Your email address at {clinic.name} was changed",
+                 new_email=user.email)
+
+
+def _send(app: Flask, user: User, recipient: str, template: str, subject: str, **context) -> bool:
+    from reminders import get_state
+
+    state = get_state(app)
+    clinic = app.config["CLINIC"]
+    context = {"first_name": user.first_name, "clinic": clinic, "subject": subject, **context}
+    message = build_message(
+        sender=formataddr((clinic.name, state.settings.email_sender)), recipient=recipient, subject=subject,
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+        headers={"X-Carebook-Email": template})
+    try:
+        state.backend.mailer.send(message)
+    except Exception as error:  # any transport failure (SES, SMTP, disk)
+        logger.error("%s email for user %s not sent: %s", template, user.id, type(error).__name__)
+        return False
+    return True

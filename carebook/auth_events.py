@@ -1,0 +1,69 @@
+"""Authentication events and refused authorisations, written to the audit log.
+
+One row per event: sign-in succeeded or failed, throttled, second factor
+enrolled / used / failed, recovery code used, password reset requested or
+completed, sign-out, session timed out, and requests refused for lack of rights.
+Details hold only what an investigator needs: the client address, the route, the
+method used, a reason. Never a password, code, token or health detail.
+
+The refused request's transaction is about to be thrown away, so the helpers
+that close a request (:func:`commit_now`) commit the row on their own.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import has_request_context, request
+from flask_limiter.util import get_remote_address
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebook import audit
+from carebook.accounts import normalise_email
+from models import AuditEntry, User
+
+ENTITY = "user"
+
+LOGIN_SUCCEEDED = "auth.login_succeeded"
+LOGIN_FAILED = "auth.login_failed"
+THROTTLED = "auth.throttled"
+PASSWORD_ACCEPTED = "auth.password_accepted"  # the first of two steps
+SECOND_FACTOR_SUCCEEDED = "auth.second_factor_succeeded"
+SECOND_FACTOR_FAILED = "auth.second_factor_failed"
+RECOVERY_CODE_USED = "auth.recovery_code_used"
+TWO_FACTOR_ENROLLED = "auth.two_factor_enrolled"
+TWO_FACTOR_DISABLED = "auth.two_factor_disabled"
+TWO_FACTOR_RESET = "auth.two_factor_reset"
+RECOVERY_CODES_RENEWED = "auth.recovery_codes_renewed"
+RESET_REQUESTED = "auth.password_reset_requested"
+RESET_COMPLETED = "auth.password_reset_completed"
+LOGOUT = "auth.logout"
+SESSION_EXPIRED = "auth.session_expired"
+CURRENT_PASSWORD_FAILED = "auth.current_password_failed"
+ACCESS_REFUSED = "access.refused"
+
+
+def client_details() -> dict[str, Any]:
+    """Where the request came from (the address as the proxy settings resolve it)."""
+    if not has_request_context():
+        return {}
+    return {"address": get_remote_address() or "", "endpoint": request.endpoint or ""}
+
+
+def record(session: Session, action: str, user: User | None, *, source: str, actor: User | None = None,
+           **details: Any) -> AuditEntry:
+    """Add an event about ``user`` (None: no such account) done by ``actor`` (default: nobody signed in)."""
+    return audit.record(session, audit.Actor(actor, source), action, ENTITY, user.id if user else None,
+                        **client_details(), **details)
+
+
+def user_by_email(session: Session, email: str | None) -> User | None:
+    """The account an attempt named, if any (to file the event under it)."""
+    if not email or "\x00" in email:
+        return None
+    return session.scalar(select(User).where(User.email == normalise_email(email)[:254]))
+
+
+def commit_now(session: Session) -> None:
+    """Commit the event rows of a request that is being refused (nothing else is pending then)."""
+    session.commit()

@@ -1,0 +1,140 @@
+"""The database connection: how the pool talks to PostgreSQL, and what a request sees when it is away.
+
+* No ``pool_pre_ping``: that is a round trip before every request. A connection is pinged
+  only when it has sat idle in the pool for a while (after a quiet night, or a failover
+  while nothing was running); a busy pool finds a dead connection by using it.
+* Short ``connect_timeout``, TCP keepalives: a database that is down or unreachable
+  costs a request a few seconds at most, never a hung worker.
+* When the database is unreachable, a request answers 503 at once (a JSON error under
+  ``/api``, a page elsewhere) and is logged without the SQL or its parameters. The first
+  such error invalidates the whole pool of that process, so when the database returns
+  the next request connects afresh: the app recovers by itself.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
+
+from carebook.config import ConfigError
+
+#: A pooled connection unused for longer than this is pinged before it is handed out.
+DEFAULT_PING_AFTER_IDLE_SECONDS = 10
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 3
+#: Recycled well before any idle timeout of a proxy or the server (RDS Proxy: 30 minutes).
+DEFAULT_POOL_RECYCLE_SECONDS = 1200
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Please try again in a minute."
+
+# SQLSTATEs that mean "no usable connection": class 08 (connection exception), and the
+# server shutting down or not yet accepting connections.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def database_config(database_url: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """The config keys for the connection to ``database_url``, from the environment.
+
+    DATABASE_CONNECT_TIMEOUT (seconds, default 3; libpq waits at least 2),
+    DATABASE_POOL_RECYCLE (seconds, default 1200) and DATABASE_PING_AFTER_IDLE
+    (seconds, default 10; 0 pings on every checkout, as pool_pre_ping would).
+    """
+    options: dict[str, Any] = {
+        "pool_recycle": _seconds(env, "DATABASE_POOL_RECYCLE", DEFAULT_POOL_RECYCLE_SECONDS, 1),
+        # Error messages (and so logs) never carry the statement's parameters: they can be personal data.
+        "hide_parameters": env.get("CAREBOOK_ENV", "development") == "production",
+    }
+    connect_timeout = _seconds(env, "DATABASE_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT_SECONDS, 1)
+    ping_after = _seconds(env, "DATABASE_PING_AFTER_IDLE", DEFAULT_PING_AFTER_IDLE_SECONDS, 0)
+    if database_url.startswith("postgresql"):
+        options["connect_args"] = {
+            "connect_timeout": connect_timeout,
+            # Instants come back as UTC (datetime.timezone.utc), the form the app works in.
+            "options": "-c timezone=UTC",
+            "application_name": "carebook",
+            # Notice a silently dropped connection (a failover, a NAT timeout) in about a minute.
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+        }
+    return {"SQLALCHEMY_ENGINE_OPTIONS": options, "DATABASE_PING_AFTER_IDLE": ping_after}
+
+
+def init_app(app: Flask) -> None:
+    """Idle pings on the app's engine, and the 503 answer when the database is away."""
+    with app.app_context():
+        from carebook.extensions import db
+
+        engine = db.engine
+    ping_after = app.config.get("DATABASE_PING_AFTER_IDLE")
+    if ping_after is not None and engine.dialect.name == "postgresql":
+        _ping_idle_connections(engine, ping_after)
+
+    for error_class in (exc.DBAPIError, exc.TimeoutError, exc.DisconnectionError):
+        app.register_error_handler(error_class, _database_error)
+
+
+def _ping_idle_connections(engine: Engine, after_seconds: int) -> None:
+    @event.listens_for(engine, "checkin")
+    def remember_when(dbapi_connection, record) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool drops this connection and tries a new one (which fails fast if the server is away).
+                raise exc.DisconnectionError("stale pooled connection") from error
+            raise
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached (rather than a bug or a constraint)."""
+    if isinstance(error, (exc.TimeoutError, exc.DisconnectionError)):
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is None:
+        # PostgreSQL errors always carry a SQLSTATE; one without is the driver's own (connect
+        # refused or timed out, server closed the connection). SQLite's have none either, but
+        # "database is locked" and friends are not an outage.
+        return type(error.orig).__module__.startswith("psycopg")
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+def _database_error(error: Exception):
+    if not is_unavailable(error):
+        raise error
+    # The error's text would name the statement; its class is enough to tell what happened.
+    current_app.logger.warning("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
+    # The page's frame asks who is signed in: do not ask the database again.
+    g._login_user = current_app.login_manager.anonymous_user()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        body = {"error": {"code": "service_unavailable", "message": UNAVAILABLE_MESSAGE}}
+        return jsonify(body), 503, headers
+    return render_template("error.html", status=503, message=UNAVAILABLE_MESSAGE), 503, headers

@@ -1,0 +1,179 @@
+"""The signed-in user's own account: password, email address, two-factor authentication.
+
+Every change asks for the current password first (a session left open on a shared
+computer is not enough), and failures of that check are throttled per account.
+Changing the password ends every session of the account; this browser gets a new one.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from carebook import account_mail, accounts, audit, auth_events, throttling, two_factor
+from carebook.access import allow
+from carebook.extensions import db, limiter
+from models import Role, User
+from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
+from portal.auth import enrolment_context, sign_in
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+SOURCE = "portal"
+
+# One counter for every form that asks for the current password.
+_current_password_throttle = limiter.shared_limit(
+    throttling.CURRENT_PASSWORD_FAILURES_PER_ACCOUNT, scope="current-password", methods=["POST"],
+    key_func=throttling.signed_in_account, deduct_when=throttling.failed_login, on_breach=throttling.audit_breach)
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _actor() -> audit.Actor:
+    return audit.Actor(_user(), SOURCE)
+
+
+def _wrong_current_password(form, error: accounts.AccountError) -> None:
+    db.session.rollback()
+    auth_events.record(db.session, auth_events.CURRENT_PASSWORD_FAILED, _user(), source=SOURCE, actor=_user())
+    db.session.commit()
+    form.current_password.errors.append(error.message)
+
+
+def _status(form) -> int:
+    return 200 if request.method == "GET" or not form.errors else 400
+
+
+@bp.route("/")
+@allow(*Role)
+def overview():
+    user = _user()
+    return _overview(user)
+
+
+def _overview(user: User, status: int = 200, **forms):
+    codes_left = two_factor.recovery_codes_left(db.session, user) if user.two_factor_enabled else None
+    forms.setdefault("disable_form", PasswordConfirmForm(formdata=None, prefix="disable"))
+    forms.setdefault("renew_form", PasswordConfirmForm(formdata=None, prefix="renew"))
+    return render_template("account/overview.html", user=user, required=two_factor.is_required(user),
+                           codes_left=codes_left, **forms), status
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@allow(*Role)
+@_current_password_throttle
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = _user()
+        try:
+            accounts.change_password(db.session, _actor(), user, form.current_password.data, form.password.data)
+        except accounts.AccountError as error:
+            if error.field == "current_password":
+                _wrong_current_password(form, error)
+            else:
+                db.session.rollback()
+                form.password.errors.append(error.message)
+        else:
+            sign_in(user)  # every session ended, this one too: carry on in a new one
+            db.session.commit()
+            flash("Your password is changed. You were signed out on every other device.", "success")
+            return redirect(url_for("account.overview"))
+    return render_template("account/password.html", form=form), _status(form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@allow(*Role)
+@_current_password_throttle
+def change_email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        user = _user()
+        try:
+            previous = accounts.change_email(db.session, _actor(), user, form.current_password.data, form.email.data)
+        except accounts.AccountError as error:
+            if error.field == "current_password":
+                _wrong_current_password(form, error)
+            else:
+                db.session.rollback()
+                form.email.errors.append(error.message)
+        else:
+            db.session.commit()
+            account_mail.send_email_changed(current_app._get_current_object(), user, previous)
+            flash(f"Your email address is now {user.email}. Use it to log in from now on.", "success")
+            return redirect(url_for("account.overview"))
+    return render_template("account/email.html", form=form), _status(form)
+
+
+@bp.route("/two-factor/enable", methods=["GET", "POST"])
+@allow(*Role)
+@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
+               key_func=throttling.signed_in_account, deduct_when=throttling.failed_login,
+               on_breach=throttling.audit_breach)
+def enable_two_factor():
+    user = _user()
+    if user.two_factor_enabled:
+        flash("Two-factor authentication is already on.", "info")
+        return redirect(url_for("account.overview"))
+    secret = two_factor.begin_enrolment(user)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(db.session, user, form.code.data, source=SOURCE)
+        except two_factor.TwoFactorError as error:
+            form.code.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Two-factor authentication is on.", "success")
+            return render_template("account/recovery_codes.html", codes=codes,
+                                   continue_url=url_for("account.overview"))
+    db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
+    return render_template("account/enable_two_factor.html", form=form,
+                           **enrolment_context(user, secret)), _status(form)
+
+
+@bp.route("/two-factor/disable", methods=["POST"])
+@allow(*Role)
+@_current_password_throttle
+def disable_two_factor():
+    user = _user()
+    form = PasswordConfirmForm(prefix="disable")
+    if two_factor.is_required(user):
+        flash("Two-factor authentication is required for your role and cannot be turned off.", "danger")
+        return redirect(url_for("account.overview"))
+    if not user.two_factor_enabled:
+        flash("Two-factor authentication is already off.", "info")
+        return redirect(url_for("account.overview"))
+    if form.validate_on_submit():
+        try:
+            accounts.check_current_password(user, form.current_password.data)
+        except accounts.AccountError as error:
+            _wrong_current_password(form, error)
+        else:
+            two_factor.disable(db.session, user, source=SOURCE, actor=user)
+            db.session.commit()
+            flash("Two-factor authentication is off.", "success")
+            return redirect(url_for("account.overview"))
+    return _overview(user, 400, disable_form=form)
+
+
+@bp.route("/two-factor/recovery-codes", methods=["POST"])
+@allow(*Role)
+@_current_password_throttle
+def renew_recovery_codes():
+    user = _user()
+    form = PasswordConfirmForm(prefix="renew")
+    if form.validate_on_submit():
+        try:
+            accounts.check_current_password(user, form.current_password.data)
+            codes = two_factor.renew_recovery_codes(db.session, user, source=SOURCE)
+        except accounts.AccountError as error:
+            _wrong_current_password(form, error)
+        except two_factor.TwoFactorError as error:
+            flash(error.message, "danger")
+            return redirect(url_for("account.overview"))
+        else:
+            db.session.commit()
+            return render_template("account/recovery_codes.html", codes=codes,
+                                   continue_url=url_for("account.overview"))
+    return _overview(user, 400, renew_form=form)

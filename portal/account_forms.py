@@ -1,0 +1,63 @@
+"""Forms of the second sign-in step, password reset and the account page."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+
+from carebook.passwords import MAX_LENGTH, MIN_LENGTH
+
+NEW_PASSWORD_HELP = (f"At least {MIN_LENGTH} characters. Long passphrases are welcome; "
+                     "very common passwords are refused.")
+
+
+def _new_password(label: str = "New password") -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+                         description=NEW_PASSWORD_HELP)
+
+
+def _current_password() -> PasswordField:
+    return PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+
+
+class CodeForm(FlaskForm):
+    """The second step of signing in: a code from the app, or a recovery code."""
+
+    code = StringField("Code", validators=[DataRequired(message="Enter the code."), Length(max=40)],
+                       description="The 6-digit code from your authenticator app, or one of your recovery codes.")
+
+
+class EnrolForm(FlaskForm):
+    code = StringField("Code from the app", validators=[DataRequired(message="Enter the code."), Length(max=12)],
+                       description="After adding the key, enter the 6-digit code the app shows.")
+
+
+class ForgotPasswordForm(FlaskForm):
+    # Only a plausibility check: the address is looked up as typed, and accounts that staff
+    # created may hold addresses a strict syntax check would refuse.
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254),
+                                            Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address.")])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password()
+    confirm = PasswordField("Repeat the new password", validators=[
+        DataRequired(), Length(max=MAX_LENGTH), EqualTo("password", message="The two passwords differ.")])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = _current_password()
+    password = _new_password()
+    confirm = PasswordField("Repeat the new password", validators=[
+        DataRequired(), Length(max=MAX_LENGTH), EqualTo("password", message="The two passwords differ.")])
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField("New email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    current_password = _current_password()
+
+
+class PasswordConfirmForm(FlaskForm):
+    """A sensitive change that needs nothing but the current password (turn 2FA off, new recovery codes)."""
+
+    current_password = _current_password()

@@ -1,0 +1,236 @@
+"""Query budget: the hot pages cost a fixed number of SQL statements, whatever the data (no N+1).
+
+Each test counts the statements one request sends (a ``before_cursor_execute`` listener on
+the app's engine: requests run in their own context and session, but on the same engine),
+once with a small calendar and once with a big one (more doctors, more days, more
+appointments), and expects the same count. The budgets below are the counts today: a
+change that needs more statements per request should be a deliberate one.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+
+from carebook import audit
+from carebook.extensions import db
+from carebook.web import booking_service
+from models import Appointment, AppointmentStatus
+from tests.factories import make_doctor, make_patient, make_staff
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 6, 1)  # "today" in every test (the clock is frozen at 08:00 London)
+#: The working days of the next two weeks, from Tuesday 2 June.
+WEEKDAYS = [MONDAY + timedelta(days=n) for n in range(1, 15) if (MONDAY + timedelta(days=n)).weekday() < 5]
+
+# The most statements each request may send (the session lookup included).
+SLOTS_API_BUDGET = 3
+DOCTOR_LIST_BUDGET = 4
+
+
+@pytest.fixture
+def count_statements(app):
+    """``with count_statements() as counted:`` ... ``counted()`` is the statements sent inside the block."""
+    engine = db.engine
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield lambda: len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting
+
+
+def statements_for(count_statements, request) -> int:
+    """Statements sent while ``request()`` runs. It must not touch the test's (expired) ORM objects:
+    their refresh would be counted too, so tests read ids and emails before."""
+    with count_statements() as counted:
+        response = request()
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return counted()
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), LONDON).astimezone(timezone.utc)
+
+
+def book_many(doctor, patients, days: int, per_day: int = 4) -> None:
+    """Book ``per_day`` appointments a day with ``doctor`` for ``days`` weekdays from Tuesday, through the service."""
+    service = booking_service()
+    day, booked = MONDAY + timedelta(days=1), 0
+    while booked < days:
+        if day.weekday() < 5:
+            for slot in range(per_day):
+                patient = patients[(booked * per_day + slot) % len(patients)]
+                service.book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                             start_at=local(day, 9 + 2 * slot))
+            booked += 1
+        day += timedelta(days=1)
+    db.session.commit()
+
+
+def add_history(doctor, patient, count: int) -> None:
+    """Past appointments (the service only books the future), completed, of ``patient``."""
+    for n in range(count):
+        start = local(MONDAY - timedelta(days=7 * (n + 1)), 10)
+        db.session.add(Appointment(doctor_id=doctor.id, patient_id=patient.id, start_at=start,
+                                   end_at=start + timedelta(minutes=30), status=AppointmentStatus.COMPLETED,
+                                   created_by_id=patient.user_id))
+    db.session.commit()
+
+
+@pytest.fixture
+def patient(app):
+    patient = make_patient(name="Budget Patient")
+    db.session.commit()
+    return patient
+
+
+def sign_in(client, user) -> None:
+    response = client.login(user.email)
+    db.session.expire_all()
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+# -- slots: API and the doctor's page ------------------------------------------------------------
+
+
+def test_the_slots_endpoint_costs_the_same_whatever_the_range_or_the_bookings(app, client, count_statements,
+                                                                               patient):
+    doctor = make_doctor(minutes=15)
+    others = [make_patient() for _ in range(6)]
+    db.session.commit()
+    sign_in(client, patient.user)
+    doctor_id = doctor.id
+
+    def slots(days: int):
+        last = MONDAY + timedelta(days=days)
+        return lambda: client.get(f"/api/doctors/{doctor_id}/slots?from={MONDAY}&to={last}")
+
+    one_day_empty = statements_for(count_statements, slots(1))
+    long_range_empty = statements_for(count_statements, slots(40))
+    book_many(doctor, others, days=10, per_day=4)
+    long_range_busy = statements_for(count_statements, slots(40))
+    assert one_day_empty == long_range_empty == long_range_busy <= SLOTS_API_BUDGET
+
+
+def test_the_doctors_page_costs_the_same_whatever_the_days_shown_or_the_bookings(app, client, count_statements,
+                                                                                  patient):
+    doctor = make_doctor(minutes=15)
+    others = [make_patient() for _ in range(6)]
+    db.session.commit()
+    sign_in(client, patient.user)
+    url = f"/doctors/{doctor.id}?day={MONDAY + timedelta(days=1)}"
+
+    def page():
+        return client.get(url)
+
+    app.config["SLOT_DAYS_SHOWN"] = 1
+    one_day = statements_for(count_statements, page)
+    app.config["SLOT_DAYS_SHOWN"] = 28
+    four_weeks = statements_for(count_statements, page)
+    book_many(doctor, others, days=10, per_day=4)
+    four_weeks_busy = statements_for(count_statements, page)
+    assert one_day == four_weeks == four_weeks_busy
+
+
+# -- the doctor list: API and page ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/doctors", "/doctors"])
+def test_the_doctor_list_costs_the_same_for_one_doctor_or_many(app, client, count_statements, patient, url):
+    first = make_doctor(name="Dr First")
+    db.session.commit()
+    sign_in(client, patient.user)
+    one_doctor = statements_for(count_statements, lambda: client.get(url))
+
+    doctors = [make_doctor(name=f"Dr Number {n}", specialty=("Cardiology", "Dermatology")[n % 2])
+               for n in range(6)]
+    db.session.commit()
+    for doctor in [first, *doctors]:
+        book_many(doctor, [make_patient(), make_patient()], days=3, per_day=2)
+    many_doctors = statements_for(count_statements, lambda: client.get(url))
+    assert one_doctor == many_doctors <= DOCTOR_LIST_BUDGET
+
+
+def test_a_doctor_booked_solid_for_a_week_costs_the_doctor_list_one_more_statement_at_most(
+        app, client, count_statements, patient):
+    # The list reads each doctor's first week; only a doctor with no free time in it needs the rest.
+    doctor = make_doctor(weekly={weekday: [(time(9), time(10))] for weekday in range(5)}, minutes=30)
+    others = [make_patient() for _ in range(4)]
+    db.session.commit()
+    sign_in(client, patient.user)
+    free_week = statements_for(count_statements, lambda: client.get("/api/doctors"))
+    book_many(doctor, others, days=6, per_day=1)  # 09:00 of every weekday; 09:30 still free
+    service = booking_service()
+    day = MONDAY + timedelta(days=1)
+    while day <= MONDAY + timedelta(days=8):
+        if day.weekday() < 5:
+            patient_for_day = others[day.day % len(others)]
+            service.book(audit.Actor(patient_for_day.user, "portal"), doctor=doctor, patient=patient_for_day,
+                         start_at=local(day, 9, 30))
+        day += timedelta(days=1)
+    db.session.commit()
+    booked_solid = statements_for(count_statements, lambda: client.get("/api/doctors"))
+    assert booked_solid <= free_week + 1
+
+
+# -- "My appointments": page and API -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/appointments", "/api/appointments"])
+def test_my_appointments_cost_the_same_for_one_appointment_or_many(app, client, count_statements, patient, url):
+    doctors = [make_doctor(name=f"Dr Visit {n}") for n in range(4)]
+    db.session.commit()
+    service = booking_service()
+    service.book(audit.Actor(patient.user, "portal"), doctor=doctors[0], patient=patient,
+                 start_at=local(WEEKDAYS[0], 10))
+    db.session.commit()
+    sign_in(client, patient.user)
+    one = statements_for(count_statements, lambda: client.get(url))
+
+    for day, doctor in zip(WEEKDAYS[1:], doctors):
+        service.book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient, start_at=local(day, 11))
+        add_history(doctor, patient, count=2)
+    db.session.commit()
+    many = statements_for(count_statements, lambda: client.get(url))
+    assert one == many
+
+
+# -- the staff console's appointment list ---------------------------------------------------------
+
+
+def test_the_admin_appointment_list_costs_the_same_for_one_row_or_a_page_full(app, client, count_statements):
+    staff = make_staff()
+    doctors = [make_doctor(name=f"Dr Console {n}") for n in range(3)]
+    patients = [make_patient(name=f"Console Patient {n}") for n in range(5)]
+    db.session.commit()
+    service = booking_service()
+    service.book(audit.Actor(staff, "admin"), doctor=doctors[0], patient=patients[0],
+                 start_at=local(WEEKDAYS[0], 9))
+    db.session.commit()
+    sign_in(client, staff)
+    one = statements_for(count_statements, lambda: client.get("/admin/appointments/"))
+
+    # Rows by different doctors, patients and bookers: the patients themselves, and several
+    # receptionists (users that nothing else on the page loads).
+    receptionists = [make_staff(name=f"Receptionist {n}") for n in range(4)]
+    db.session.commit()
+    for n in range(12):
+        patient, doctor = patients[n % 5], doctors[n % 3]
+        actor = audit.Actor(patient.user, "portal") if n % 3 == 0 else audit.Actor(receptionists[n % 4], "admin")
+        service.book(actor, doctor=doctor, patient=patient, start_at=local(WEEKDAYS[1 + n // 3], 9 + n % 3))
+    db.session.commit()
+    many = statements_for(count_statements, lambda: client.get("/admin/appointments/"))
+    assert one == many
