@@ -17,13 +17,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, DateTime, Integer, Time, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import BigInteger, Date, DateTime, Integer, Time, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, scoped_session
 
 from carebook import audit, slots
 from carebook.clock import utcnow
 from carebook.config import BookingPolicy
+from carebook.slot_cache import SlotCache
 from models import (
     DOCTOR_OVERLAP_CONSTRAINT,
     PATIENT_OVERLAP_CONSTRAINT,
@@ -100,6 +101,8 @@ class BookingService:
     session: Session
     timezone: ZoneInfo
     policy: BookingPolicy
+    #: Slot lists kept between requests (carebook/slot_cache.py); None computes every list afresh.
+    cache: SlotCache | None = None
     # (transaction, doctor ids) locked in it by lock_doctor(), so book() does not lock them again.
     _locked: tuple[object, set[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -126,8 +129,8 @@ class BookingService:
             busy[doctor_id].append((start_at, end_at))
         return busy
 
-    def free_slots(self, doctor: Doctor, first_day: date, last_day: date) -> list[slots.Slot]:
-        return self.free_slots_for([doctor], first_day, last_day)[doctor.id]
+    def free_slots(self, doctor: Doctor, first_day: date, last_day: date) -> Sequence[slots.Slot]:
+        return self.doctor_free_slots(doctor.id, first_day, last_day) or []
 
     def free_slots_for(self, doctors: Sequence[Doctor], first_day: date, last_day: date
                        ) -> dict[int, list[slots.Slot]]:
@@ -144,20 +147,43 @@ class BookingService:
                                                busy[doctor.id])
         return result
 
-    def doctor_free_slots(self, doctor_id: int, first_day: date, last_day: date) -> list[slots.Slot] | None:
+    def doctor_free_slots(self, doctor_id: int, first_day: date, last_day: date) -> Sequence[slots.Slot] | None:
         """The bookable slots of the active doctor ``doctor_id``, or None if there is no such doctor.
 
-        For callers that have only the id (the JSON API): the doctor's row comes in the
-        same single query as the calendar.
+        The doctor's row comes in the same single query as the calendar. With a cache, a
+        list computed earlier is reused if the doctor's calendar stamp still matches
+        (one primary-key read instead of the calendar read and the engine).
         """
+        key = (doctor_id, first_day, last_day)
+        kept = self.cache.get(key) if self.cache is not None else None
+        if kept is not None:
+            stamp = self.session.execute(
+                select(Doctor.calendar_version, Doctor.appointment_minutes, Doctor.buffer_minutes)
+                .where(Doctor.id == doctor_id, Doctor.is_active)).first()
+            if stamp is None:
+                return None
+            self.cache.count(hit=tuple(stamp) == kept.stamp)
+            if tuple(stamp) == kept.stamp:
+                return self._still_bookable(kept.slots)
         rows = self._calendar_rows([doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
                                    with_doctors=True)
         if doctor_id not in rows.terms:
             return None
         if first_day > last_day:
             return []
-        availability = rows.availability(doctor_id, *rows.terms[doctor_id])
-        return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
+        minutes, buffer = rows.terms[doctor_id]
+        availability = rows.availability(doctor_id, minutes, buffer)
+        if self.cache is None:
+            return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
+        every = slots.calendar_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
+                                     busy=rows.busy[doctor_id])
+        self.cache.put(key, (rows.versions[doctor_id], minutes, buffer), every)
+        return self._still_bookable(every)
+
+    def _still_bookable(self, every: Sequence[slots.Slot]) -> Sequence[slots.Slot]:
+        """The part of a whole calendar's free slots that patients may book now."""
+        now = utcnow()
+        return slots.within(every, now + self.policy.minimum_notice, now + self.policy.booking_horizon)
 
     def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
                         step_days: int = 7) -> dict[int, slots.Slot | None]:
@@ -296,6 +322,12 @@ class BookingService:
     def cancel(self, actor: audit.Actor, appointment: Appointment, *, reason: str = "",
                enforce_cutoff: bool = True) -> Appointment:
         self._check_changeable(appointment, enforce_cutoff)
+        # Every change to a doctor's appointments takes the doctor's lock first, so the database's
+        # own write to the doctor's row (calendar_version, migration 0004) never waits in the
+        # opposite order to a booking's.
+        self._lock_doctor(appointment.doctor)
+        self.session.refresh(appointment)
+        self._check_changeable(appointment, enforce_cutoff)
         appointment.status = AppointmentStatus.CANCELLED
         appointment.cancelled_at = utcnow()
         appointment.cancelled_by_id = actor.user_id
@@ -313,6 +345,7 @@ class BookingService:
         """
         if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
             raise ValueError(f"not an outcome: {status}")
+        self._lock_doctor(appointment.doctor)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise NotBooked()
         if appointment.start_at > utcnow():
@@ -329,6 +362,7 @@ class BookingService:
         """Staff have dealt with a flagged appointment (e.g. called the patient) and keep it as it is."""
         if not appointment.needs_attention:
             return appointment
+        self._lock_doctor(appointment.doctor)
         appointment.needs_attention = False
         self.session.flush()
         audit.record(self.session, actor, "appointment.attention_cleared", "appointment", appointment.id,
@@ -440,8 +474,9 @@ MAX_APPOINTMENT_LENGTH = timedelta(days=1)
 # --------------------------------------------------------------------------- the calendar read
 #
 # One UNION ALL brings a doctor's whole calendar in one round trip. Each row is
-# (kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at):
-#   doctor    id's appointment_minutes (number) and buffer_minutes (other_number), if active
+# (kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at, version):
+#   doctor    id's appointment_minutes (number), buffer_minutes (other_number) and
+#             calendar_version (version), if active
 #   weekly    valid_from (day), weekday (number), start_time, end_time
 #   override  on_date (day), start_time, end_time (both NULL: closed that day)
 #   time off  start_at, end_at
@@ -451,6 +486,7 @@ MAX_APPOINTMENT_LENGTH = timedelta(days=1)
 
 _DOCTOR, _WEEKLY, _OVERRIDE, _TIME_OFF, _BUSY = 0, 1, 2, 3, 4
 _NO_DATE, _NO_NUMBER, _NO_TIME = cast(null(), Date), cast(null(), Integer), cast(null(), Time)
+_NO_VERSION = cast(null(), BigInteger)
 # PostgreSQL hands instants back aware, in the session's time zone, which the engine options
 # pin to UTC (carebook/database.py); converting each of them again would cost more than the
 # rest of reading the row. SQLite stores naive UTC text, which UTCDateTime makes aware.
@@ -468,24 +504,24 @@ def _calendar_statement(with_doctors: bool, with_busy: bool, excluding: bool):
     window_start, window_end = bindparam("window_start", type_=UTCDateTime), bindparam("window_end", type_=UTCDateTime)
     parts = [
         select(_kind(_WEEKLY), WeeklyHours.doctor_id, WeeklyHours.valid_from, WeeklyHours.weekday, _NO_NUMBER,
-               WeeklyHours.start_time, WeeklyHours.end_time, _NO_INSTANT, _NO_INSTANT)
+               WeeklyHours.start_time, WeeklyHours.end_time, _NO_INSTANT, _NO_INSTANT, _NO_VERSION)
         .where(WeeklyHours.doctor_id.in_(ids)),
         select(_kind(_OVERRIDE), DateOverride.doctor_id, DateOverride.on_date, _NO_NUMBER, _NO_NUMBER,
-               DateOverride.start_time, DateOverride.end_time, _NO_INSTANT, _NO_INSTANT)
+               DateOverride.start_time, DateOverride.end_time, _NO_INSTANT, _NO_INSTANT, _NO_VERSION)
         .where(DateOverride.doctor_id.in_(ids),
                DateOverride.on_date.between(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))),
         select(_kind(_TIME_OFF), TimeOff.doctor_id, _NO_DATE, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME,
-               TimeOff.start_at, TimeOff.end_at)
+               TimeOff.start_at, TimeOff.end_at, _NO_VERSION)
         .where(TimeOff.doctor_id.in_(ids), TimeOff.end_at > window_start, TimeOff.start_at < window_end),
     ]
     if with_doctors:
         parts.append(select(_kind(_DOCTOR), Doctor.id, _NO_DATE, Doctor.appointment_minutes, Doctor.buffer_minutes,
-                            _NO_TIME, _NO_TIME, _NO_INSTANT, _NO_INSTANT)
+                            _NO_TIME, _NO_TIME, _NO_INSTANT, _NO_INSTANT, Doctor.calendar_version)
                      .where(Doctor.id.in_(ids), Doctor.is_active))
     if with_busy:
         start = bindparam("busy_start", type_=UTCDateTime)
         busy = (select(_kind(_BUSY), Appointment.doctor_id, _NO_DATE, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME,
-                       Appointment.start_at, Appointment.end_at)
+                       Appointment.start_at, Appointment.end_at, _NO_VERSION)
                 .where(Appointment.doctor_id.in_(ids), Appointment.status == AppointmentStatus.BOOKED,
                        Appointment.start_at > bindparam("busy_earliest_start", type_=UTCDateTime),
                        Appointment.start_at < bindparam("busy_end", type_=UTCDateTime), Appointment.end_at > start))
@@ -500,12 +536,13 @@ class _CalendarRows:
 
     def __init__(self, rows: Iterable) -> None:
         self.terms: dict[int, tuple[int, int]] = {}
+        self.versions: dict[int, int] = {}
         self.patterns: dict[int, dict[date, dict[int, list[tuple[time, time]]]]] = defaultdict(
             lambda: defaultdict(lambda: defaultdict(list)))
         self.overrides: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
         self.time_off: dict[int, list[slots.Interval]] = defaultdict(list)
         self.busy: dict[int, list[slots.Interval]] = defaultdict(list)
-        for kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at in rows:
+        for kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at, version in rows:
             if kind == _BUSY:
                 self.busy[doctor_id].append((start_at, end_at))
             elif kind == _WEEKLY:
@@ -518,6 +555,7 @@ class _CalendarRows:
                 self.time_off[doctor_id].append((start_at, end_at))
             else:
                 self.terms[doctor_id] = (number, other_number)
+                self.versions[doctor_id] = version
 
     def availability(self, doctor_id: int, appointment_minutes: int, buffer_minutes: int) -> slots.Availability:
         return slots.Availability(

@@ -115,6 +115,9 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "CLINIC": clinic,
         "BOOKING_POLICY": policy,
         "SLOT_DAYS_SHOWN": _int(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
+        # Slot lists kept per process while the doctor's calendar is unchanged (carebook/slot_cache.py);
+        # this is only the safety-net age of an entry, 0 turns the cache off.
+        "SLOT_CACHE_SECONDS": _int(env, "SLOT_CACHE_SECONDS", 60),
         # In production the cookie is "__Host-" prefixed: browsers then only accept it over
         # HTTPS, for the whole site (Path=/) and for this host alone (no Domain attribute).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",

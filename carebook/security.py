@@ -120,7 +120,9 @@ def set_security_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
     if current_app.config["ENV_NAME"] != "development":
         headers["Strict-Transport-Security"] = HSTS
-    if not _is_static() and current_user and current_user.is_authenticated:
+    # "_user_id" is in the cookie exactly while someone is signed in (load_signed_in_user drops an
+    # ended session's); asking current_user would reload the user after the view's commit.
+    if not _is_static() and "_user_id" in session:
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -32,8 +32,10 @@ __all__ = [
     "TimeRange",
     "WeeklyPattern",
     "bookable_slots",
+    "calendar_slots",
     "find_slot",
     "group_by_local_day",
+    "within",
     "working_intervals",
 ]
 
@@ -46,6 +48,9 @@ Interval = tuple[datetime, datetime]
 UTC = timezone.utc
 _ONE_DAY = timedelta(days=1)
 _ONE_SECOND = timedelta(seconds=1)
+# Bounds no real slot reaches (with room for an appointment's length after the latter).
+_BEFORE_ANY_SLOT = datetime(1, 1, 2, tzinfo=UTC)
+_AFTER_ANY_SLOT = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,34 @@ def bookable_slots(
         intervals.extend(schedule.day_intervals(day, tz))
         day += _ONE_DAY
     return _slots(availability, intervals, now + minimum_notice, now + horizon, busy)
+
+
+def calendar_slots(
+    availability: Availability,
+    *,
+    first_day: date,
+    last_day: date,
+    tz: ZoneInfo,
+    busy: Iterable[Interval] = (),
+) -> list[Slot]:
+    """Every free slot whose local start date is in [first_day, last_day], whatever the time now.
+
+    The grid starts at each working range's start, never at "now", so what a patient may
+    book at any moment is exactly the part of this list that :func:`within` keeps: this
+    list can be computed once and reused while the doctor's calendar is unchanged.
+    """
+    schedule = _Schedule(availability)
+    intervals: list[Interval] = []
+    day = first_day
+    while day <= last_day:
+        intervals.extend(schedule.day_intervals(day, tz))
+        day += _ONE_DAY
+    return _slots(availability, intervals, _BEFORE_ANY_SLOT, _AFTER_ANY_SLOT, busy)
+
+
+def within(free: Sequence[Slot], earliest: datetime, latest: datetime) -> Sequence[Slot]:
+    """The slots of the sorted ``free`` that start in [earliest, latest]: what :func:`bookable_slots` keeps."""
+    return free[bisect_left(free, earliest, key=_start_of):bisect_right(free, latest, key=_start_of)]
 
 
 def find_slot(

@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 
 from carebook import access, timefmt
 from carebook.booking import BookingService
+from carebook.slot_cache import SlotCache
 
 
 def booking_service() -> BookingService:
@@ -15,7 +16,7 @@ def booking_service() -> BookingService:
     from carebook.extensions import db
 
     return BookingService(db.session, current_app.config["CLINIC"].timezone,
-                          current_app.config["BOOKING_POLICY"])
+                          current_app.config["BOOKING_POLICY"], cache=current_app.extensions.get("slot_cache"))
 
 
 def init_app(app: Flask) -> None:
@@ -33,6 +34,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp, url_prefix="/api")
     init_admin(app)
 
+    if app.config["SLOT_CACHE_SECONDS"]:
+        app.extensions["slot_cache"] = SlotCache(max_age=app.config["SLOT_CACHE_SECONDS"])
     app.before_request(access.enforce_declared_access)
     _register_error_handlers(app)
     _register_template_helpers(app)

@@ -5,7 +5,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carebook.clock import utcnow
@@ -150,6 +150,9 @@ class Doctor(db.Model):
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     # Inactive doctors take no new bookings; their history stays.
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Moved on by database triggers whenever the doctor's appointments, hours, one-off changes
+    # or time off change (migration 0004); read, never written, by the app (carebook/slot_cache.py).
+    calendar_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="doctor", lazy="joined", innerjoin=True)
 

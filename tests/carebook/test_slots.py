@@ -13,8 +13,10 @@ from carebook.slots import (
     Slot,
     WeeklyPattern,
     bookable_slots,
+    calendar_slots,
     find_slot,
     group_by_local_day,
+    within,
     working_intervals,
 )
 
@@ -542,3 +544,11 @@ def test_property_working_intervals_follow_the_dst_rule(tz, day, walls):
                          patterns=[WeeklyPattern(day, {day.weekday(): [(a, b)]})])
     start, end = first_instant_at_or_after(day, a, tz), first_instant_at_or_after(day, b, tz)
     assert working_intervals(avail, day, tz) == ([(start, end)] if end > start else [])
+
+
+@PROPERTY_SETTINGS
+@given(scenarios())
+def test_property_the_calendar_slots_within_notice_and_horizon_are_the_bookable_ones(sc):
+    every = calendar_slots(sc["availability"], first_day=sc["first_day"], last_day=sc["last_day"], tz=sc["tz"],
+                           busy=sc["busy"])
+    assert list(within(every, sc["now"] + sc["minimum_notice"], sc["now"] + sc["horizon"])) == run(sc)
