@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session
 
 from carebook import audit
 from carebook.clock import utcnow
@@ -162,14 +162,6 @@ def set_active(session: Session, actor: audit.Actor, user: User, active: bool) -
     audit.record(session, actor, "user.enabled" if active else "user.disabled", "user", user.id)
 
 
-#: A request's user comes with their patient or doctor profile, in the one query that checks the session
-#: (the profile's own link back to the user is then found in the identity map, without SQL).
-_WITH_PROFILE = (
-    joinedload(UserSession.user).joinedload(User.patient).options(lazyload(Patient.user)),
-    joinedload(UserSession.user).joinedload(User.doctor).options(lazyload(Doctor.user)),
-)
-
-
 def load_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None) -> UserSession | None:
     """The live session for a cookie's id: not revoked, not timed out, and its user still active.
 
@@ -178,7 +170,7 @@ def load_session(session: Session, session_id: str, timeouts: SessionTimeouts | 
     the caller sees None. A live one gets its ``last_seen_at`` moved on (at most once a
     minute). ``timeouts`` defaults to the app's SESSION_TIMEOUTS.
     """
-    user_session = session.get(UserSession, session_id, options=_WITH_PROFILE)
+    user_session = session.get(UserSession, session_id)
     if user_session is None or not user_session.is_live:
         return None
     if timeouts is None:

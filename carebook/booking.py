@@ -157,9 +157,7 @@ class BookingService:
         key = (doctor_id, first_day, last_day)
         kept = self.cache.get(key) if self.cache is not None else None
         if kept is not None:
-            stamp = self.session.execute(
-                select(Doctor.calendar_version, Doctor.appointment_minutes, Doctor.buffer_minutes)
-                .where(Doctor.id == doctor_id, Doctor.is_active)).first()
+            stamp = self.session.connection().execute(_CALENDAR_STAMP, {"doctor_id": doctor_id}).first()
             if stamp is None:
                 return None
             self.cache.count(hit=tuple(stamp) == kept.stamp)
@@ -492,6 +490,13 @@ _NO_VERSION = cast(null(), BigInteger)
 # rest of reading the row. SQLite stores naive UTC text, which UTCDateTime makes aware.
 _INSTANT = UTCDateTime().with_variant(DateTime(timezone=True), "postgresql")
 _NO_INSTANT = cast(null(), _INSTANT)
+
+
+# What a kept slot list is checked against (carebook/slot_cache.py). Plain Core on the table:
+# it runs on every slot request, and needs none of the ORM's work.
+_doctors = Doctor.__table__.c
+_CALENDAR_STAMP = (select(_doctors.calendar_version, _doctors.appointment_minutes, _doctors.buffer_minutes)
+                   .where(_doctors.id == bindparam("doctor_id"), _doctors.is_active))
 
 
 def _kind(kind: int):

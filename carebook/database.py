@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
@@ -83,6 +83,9 @@ def init_app(app: Flask) -> None:
     if ping_after is not None and engine.dialect.name == "postgresql":
         _ping_idle_connections(engine, ping_after)
 
+    if engine.dialect.name == "postgresql":
+        _autocommit_safe_requests(app, engine)
+
     for error_class in (exc.DBAPIError, exc.TimeoutError, exc.DisconnectionError):
         app.register_error_handler(error_class, _database_error)
 
@@ -105,6 +108,46 @@ def _ping_idle_connections(engine: Engine, after_seconds: int) -> None:
                 # The pool drops this connection and tries a new one (which fails fast if the server is away).
                 raise exc.DisconnectionError("stale pooled connection") from error
             raise
+
+
+#: Methods that never change state: every route that changes something takes POST (access.py).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_AUTOCOMMIT_FLAG = "_database_autocommit"
+
+
+def _autocommit_safe_requests(app: Flask, engine: Engine) -> None:
+    """Reads run in autocommit: a GET costs no BEGIN and no ROLLBACK, two round trips of four.
+
+    A request that only reads needs no transaction around its statements: each sees the
+    newest committed data, and nothing it reads is later written back. (The slot list,
+    which reads twice, is built for that: carebook/slot_cache.py.) The few writes a GET
+    does (a session's last-seen time, ending a timed-out session) are single statements,
+    atomic on their own. The connection is switched at checkout, on the client side (no
+    round trip), and switched back when it returns to the pool, so POSTs, the CLI and the
+    relay always work in transactions.
+    """
+    from carebook.extensions import db
+
+    @app.before_request
+    def mark_safe_request() -> None:
+        if request.method in SAFE_METHODS:
+            setattr(g, _AUTOCOMMIT_FLAG, True)
+
+    @app.teardown_request
+    def release_connection(error: BaseException | None) -> None:
+        if g.pop(_AUTOCOMMIT_FLAG, False):
+            db.session.close()  # back to the pool, out of autocommit, before anything else uses it
+
+    @event.listens_for(engine, "checkout")
+    def autocommit_if_safe(dbapi_connection, record, proxy) -> None:
+        if has_request_context() and g.get(_AUTOCOMMIT_FLAG):
+            dbapi_connection.autocommit = True
+            record.info[_AUTOCOMMIT_FLAG] = True
+
+    @event.listens_for(engine, "checkin")
+    def back_to_transactions(dbapi_connection, record) -> None:
+        if record is not None and record.info.pop(_AUTOCOMMIT_FLAG, False) and dbapi_connection is not None:
+            dbapi_connection.autocommit = False
 
 
 def is_unavailable(error: BaseException) -> bool:
