@@ -44,14 +44,15 @@ class BookingPolicy:
     cancellation_cutoff: timedelta
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def int_setting(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+    """The whole number in ``env[name]`` (``default`` if unset or empty), at least ``minimum``."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a whole number{' of ' + unit if unit else ''}, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
@@ -98,13 +99,13 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         timezone=zone,
     )
     policy = BookingPolicy(
-        minimum_notice=timedelta(minutes=_int(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
-        booking_horizon=timedelta(days=_int(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
-        cancellation_cutoff=timedelta(hours=_int(env, "CANCELLATION_CUTOFF_HOURS", 24)),
+        minimum_notice=timedelta(minutes=int_setting(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
+        booking_horizon=timedelta(days=int_setting(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
+        cancellation_cutoff=timedelta(hours=int_setting(env, "CANCELLATION_CUTOFF_HOURS", 24)),
     )
-    absolute_hours = _int(env, "SESSION_ABSOLUTE_HOURS", _int(env, "SESSION_LIFETIME_HOURS", 12, minimum=1),
+    absolute_hours = int_setting(env, "SESSION_ABSOLUTE_HOURS", int_setting(env, "SESSION_LIFETIME_HOURS", 12, minimum=1),
                           minimum=1)
-    timeouts = SessionTimeouts(idle=timedelta(minutes=_int(env, "SESSION_IDLE_MINUTES", 30, minimum=1)),
+    timeouts = SessionTimeouts(idle=timedelta(minutes=int_setting(env, "SESSION_IDLE_MINUTES", 30, minimum=1)),
                                absolute=timedelta(hours=absolute_hours))
     if timeouts.idle > timeouts.absolute:
         raise ConfigError("SESSION_IDLE_MINUTES must not be longer than SESSION_ABSOLUTE_HOURS")
@@ -114,10 +115,10 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "CLINIC": clinic,
         "BOOKING_POLICY": policy,
-        "SLOT_DAYS_SHOWN": _int(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
+        "SLOT_DAYS_SHOWN": int_setting(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
         # Slot lists kept per process while the doctor's calendar is unchanged (carebook/slot_cache.py);
         # this is only the safety-net age of an entry, 0 turns the cache off.
-        "SLOT_CACHE_SECONDS": _int(env, "SLOT_CACHE_SECONDS", 60),
+        "SLOT_CACHE_SECONDS": int_setting(env, "SLOT_CACHE_SECONDS", 60),
         # In production the cookie is "__Host-" prefixed: browsers then only accept it over
         # HTTPS, for the whole site (Path=/) and for this host alone (no Domain attribute).
         "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
@@ -128,13 +129,13 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SESSION_COOKIE_SECURE": production,
         "SESSION_TIMEOUTS": timeouts,
         "PERMANENT_SESSION_LIFETIME": timeouts.absolute,
-        "PASSWORD_RESET_LIFETIME": timedelta(minutes=_int(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
+        "PASSWORD_RESET_LIFETIME": timedelta(minutes=int_setting(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() != "false",
-        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        "TRUSTED_PROXY_HOPS": int_setting(env, "TRUSTED_PROXY_HOPS", 0),
     }
     return config
 

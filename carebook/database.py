@@ -19,7 +19,7 @@ from flask import Flask, current_app, g, has_request_context, jsonify, render_te
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
-from carebook.config import ConfigError
+from carebook.config import int_setting
 
 #: A pooled connection unused for longer than this is pinged before it is handed out.
 DEFAULT_PING_AFTER_IDLE_SECONDS = 10
@@ -35,16 +35,7 @@ _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return int_setting(env, name, default, minimum=minimum, unit="seconds")
 
 
 def database_config(database_url: str, env: Mapping[str, str]) -> dict[str, Any]:

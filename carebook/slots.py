@@ -108,12 +108,7 @@ def bookable_slots(
     Sorted by start; ``busy`` holds existing appointments, in any order and zone.
     """
     now = _to_utc(now, "now")
-    schedule = _Schedule(availability)
-    intervals: list[Interval] = []
-    day = first_day
-    while day <= last_day:
-        intervals.extend(schedule.day_intervals(day, tz))
-        day += _ONE_DAY
+    intervals = _intervals_between(availability, first_day, last_day, tz)
     return _slots(availability, intervals, now + minimum_notice, now + horizon, busy)
 
 
@@ -131,12 +126,7 @@ def calendar_slots(
     book at any moment is exactly the part of this list that :func:`within` keeps: this
     list can be computed once and reused while the doctor's calendar is unchanged.
     """
-    schedule = _Schedule(availability)
-    intervals: list[Interval] = []
-    day = first_day
-    while day <= last_day:
-        intervals.extend(schedule.day_intervals(day, tz))
-        day += _ONE_DAY
+    intervals = _intervals_between(availability, first_day, last_day, tz)
     return _slots(availability, intervals, _BEFORE_ANY_SLOT, _AFTER_ANY_SLOT, busy)
 
 
@@ -273,6 +263,17 @@ def _merge(intervals: list[Interval]) -> list[Interval]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _intervals_between(availability: Availability, first_day: date, last_day: date, tz: ZoneInfo) -> list[Interval]:
+    """Working time of every local day in [first_day, last_day], in UTC, day after day."""
+    schedule = _Schedule(availability)
+    intervals: list[Interval] = []
+    day = first_day
+    while day <= last_day:
+        intervals.extend(schedule.day_intervals(day, tz))
+        day += _ONE_DAY
+    return intervals
 
 
 # --------------------------------------------------------------------------- slot walk

@@ -1,23 +1,14 @@
 """infra/reminders.yaml: valid CloudFormation (cfn-lint), and the properties the reminder path relies on."""
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "infra" / "reminders.yaml"
+from tests.infra.stacks import lint, load, of_type
 
 
 @pytest.fixture(scope="module")
 def template() -> dict:
-    from cfnlint.decode import decode
-
-    parsed, errors = decode(str(TEMPLATE))
-    assert not errors, errors
-    return parsed
+    return load("reminders.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +16,8 @@ def resources(template) -> dict:
     return template["Resources"]
 
 
-def of_type(resources, kind):
-    return {name: resource for name, resource in resources.items() if resource["Type"] == kind}
-
-
 def test_cfn_lint_finds_nothing_not_even_informational():
-    # cfn-lint's own entry point (the package has no __main__), run as its console script does.
-    command = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-               "--include-checks", "I", "--", str(TEMPLATE)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert lint("reminders.yaml") == (0, "", "")
 
 
 def test_the_queue_redrives_to_the_dead_letter_queue_after_at_least_five_receives(resources):

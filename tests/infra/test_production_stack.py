@@ -2,32 +2,23 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.infra.stacks import lint, load, of_type
+
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "infra" / "production.yaml"
 
 
 @pytest.fixture(scope="module")
 def template() -> dict:
-    from cfnlint.decode import decode
-
-    parsed, errors = decode(str(TEMPLATE))
-    assert not errors, errors
-    return parsed
+    return load("production.yaml")
 
 
 @pytest.fixture(scope="module")
 def resources(template) -> dict:
     return template["Resources"]
-
-
-def of_type(resources, kind) -> dict:
-    return {name: resource for name, resource in resources.items() if resource["Type"] == kind}
 
 
 def container(resources, task_definition: str) -> dict:
@@ -36,10 +27,7 @@ def container(resources, task_definition: str) -> dict:
 
 
 def test_cfn_lint_finds_nothing_not_even_informational():
-    command = [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())",
-               "--include-checks", "I", "--", str(TEMPLATE)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert lint("production.yaml") == (0, "", "")
 
 
 def test_the_load_balancer_sends_traffic_only_to_ready_tasks(resources):
