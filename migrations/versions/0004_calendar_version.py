@@ -9,7 +9,7 @@ code, move it on: no write path, present or future, can forget to.
 A new version is a number never used before, not the old one plus one: a transaction
 that is rolled back loses its number for good, so a list computed inside it (from
 writes that never happened) can never match a later version. PostgreSQL draws it from
-a sequence (sequences ignore rollbacks), SQLite takes a random 63-bit number.
+a sequence (sequences ignore rollbacks), SQLite takes a random 64-bit number.
 
 PostgreSQL: statement-level triggers over transition tables, so a bulk insert moves
 each doctor's version once rather than once a row. (A trigger with transition tables
@@ -84,7 +84,7 @@ def upgrade():
                            f"FOR EACH STATEMENT EXECUTE FUNCTION bump_calendar_version()")
             else:
                 op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN "
-                           f"UPDATE doctors SET calendar_version = abs(random()) "
+                           f"UPDATE doctors SET calendar_version = random() "
                            f"WHERE id IN ({_SQLITE_DOCTORS[event]}); END")
 
 
