@@ -154,7 +154,7 @@ class BookingService:
         list computed earlier is reused if the doctor's calendar stamp still matches
         (one primary-key read instead of the calendar read and the engine).
         """
-        key = (doctor_id, first_day, last_day)
+        key = ("free", doctor_id, first_day, last_day)
         kept = self.cache.get(key) if self.cache is not None else None
         if kept is not None:
             stamp = self.session.connection().execute(_CALENDAR_STAMP, {"doctor_id": doctor_id}).first()
@@ -191,13 +191,47 @@ class BookingService:
         the first ``step_days``, where nearly every doctor has a free slot. Only if some
         doctor is booked solid for that long does a second query read those doctors'
         bookings for the rest of the range. The slot engine walks the first week a day at
-        a time, then a week at a time, and stops at the first free slot.
+        a time, then a week at a time, and stops at the first free slot. With a cache, a
+        doctor whose calendar stamp is unchanged costs nothing (``doctors`` then need
+        ``calendar_version`` besides ``id``, ``is_active``, ``appointment_minutes`` and
+        ``buffer_minutes``, read before this call).
         """
         result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in doctors}
         active = [doctor for doctor in doctors if doctor.is_active]
         if not active or first_day > last_day:
             return result
         now = utcnow()
+        to_find = []
+        for doctor in active:
+            result[doctor.id] = kept = self._kept_first_free(doctor, first_day, last_day, now)
+            if kept is None:
+                to_find.append(doctor)
+        if to_find:
+            found = self._first_free(to_find, first_day, last_day, now, step_days)
+            for doctor in to_find:
+                result[doctor.id] = found[doctor.id]
+                if self.cache is not None and found[doctor.id] is not None:
+                    self.cache.put(("first free", doctor.id, first_day, last_day), _stamp_of(doctor),
+                                   [found[doctor.id]])
+        return result
+
+    def _kept_first_free(self, doctor: Doctor, first_day: date, last_day: date, now: datetime) -> slots.Slot | None:
+        """The first free slot found earlier, if the doctor's calendar is unchanged and it is still bookable.
+
+        It is still the first: any earlier slot was taken or not yet bookable then, and time only
+        moves the start of the bookable window forward. (No slot found is not kept: as time passes,
+        one may come within the horizon.)
+        """
+        kept = self.cache.get(("first free", doctor.id, first_day, last_day)) if self.cache is not None else None
+        if kept is None:
+            return None
+        fresh = kept.stamp == _stamp_of(doctor) and kept.slots[0].start_at >= now + self.policy.minimum_notice
+        self.cache.count(hit=fresh)
+        return kept.slots[0] if fresh else None
+
+    def _first_free(self, active: Sequence[Doctor], first_day: date, last_day: date, now: datetime,
+                    step_days: int) -> dict[int, slots.Slot | None]:
+        result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in active}
         first_week_end = min(first_day + timedelta(days=step_days - 1), last_day)
         # One day more than the week, so buffers around a booking just after it still count.
         availabilities, busy = self._calendars(
@@ -497,6 +531,11 @@ _NO_INSTANT = cast(null(), _INSTANT)
 _doctors = Doctor.__table__.c
 _CALENDAR_STAMP = (select(_doctors.calendar_version, _doctors.appointment_minutes, _doctors.buffer_minutes)
                    .where(_doctors.id == bindparam("doctor_id"), _doctors.is_active))
+
+
+def _stamp_of(doctor) -> tuple[int, int, int]:
+    """A doctor's calendar stamp (carebook/slot_cache.py), from a row or object read before the calendar."""
+    return doctor.calendar_version, doctor.appointment_minutes, doctor.buffer_minutes
 
 
 def _kind(kind: int):

@@ -6,6 +6,9 @@ it means reading the doctor's calendar and running the slot engine; both give th
 answer for as long as the calendar is unchanged, except for "now", which only trims the
 list at its ends (:func:`carebook.slots.within`).
 
+The doctor list shows each doctor's first free slot, kept the same way (it stays the first
+while the calendar is unchanged and it is still far enough ahead to book).
+
 So each process keeps, per (doctor, first day, last day), the engine's whole list
 (:func:`carebook.slots.calendar_slots`) with the stamp it was computed at: the doctor's
 ``calendar_version`` (moved on by database triggers whenever an appointment, weekly
@@ -34,7 +37,8 @@ from carebook.slots import Slot
 
 #: What decides a doctor's slot grid besides the rows: (calendar_version, appointment minutes, buffer minutes).
 Stamp = tuple[int, int, int]
-Key = tuple[int, date, date]
+#: (what is kept, doctor id, first day, last day): "free" for every free slot, "first free" for the first.
+Key = tuple[str, int, date, date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,7 @@ class Entry:
 
 
 class SlotCache:
-    """A bounded, thread-safe map of (doctor id, first day, last day) to the last computed slot list."""
+    """A bounded, thread-safe map of (what, doctor id, first day, last day) to the last computed slots."""
 
     def __init__(self, max_entries: int = 2048, max_age: float = 60.0,
                  clock: Callable[[], float] = monotonic) -> None:

@@ -422,7 +422,7 @@ def doctors():
     query: DoctorsQuery = _query(DoctorsQuery)
     # Plain rows of just the columns shown and the ones the slot engine needs.
     statement = (select(Doctor.id, User.full_name.label("name"), Doctor.specialty, Doctor.appointment_minutes,
-                        Doctor.buffer_minutes, Doctor.is_active)
+                        Doctor.buffer_minutes, Doctor.is_active, Doctor.calendar_version)
                  .join(User, Doctor.user_id == User.id).where(Doctor.is_active)
                  .order_by(Doctor.specialty, Doctor.id))
     if query.specialty:

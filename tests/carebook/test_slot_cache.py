@@ -161,6 +161,39 @@ def test_a_rolled_back_change_never_gives_its_version_to_a_later_one(doctor):
     assert TUESDAY_10 in tuesday_starts(doctor.id)
 
 
+# -- the doctor list's first free slot -------------------------------------------------------------
+
+
+def first_free(doctor_id: int) -> datetime | None:
+    """The doctor's first free slot as a fresh request for the doctor list would see it."""
+    db.session.rollback()
+    service = booking_service()
+    first_day, last_day = service.bookable_days()
+    found = service.next_free_slots([db.session.get(Doctor, doctor_id)], first_day, last_day)[doctor_id]
+    return found.start_at if found else None
+
+
+def test_the_doctor_list_keeps_each_first_free_slot_while_the_calendar_is_unchanged(doctor):
+    first = first_free(doctor.id)
+    hits = cache().hits
+    assert first_free(doctor.id) == first == datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # 10:00, two hours ahead
+    assert cache().hits == hits + 1
+
+
+def test_booking_the_first_free_slot_moves_the_doctor_lists_answer_on(doctor):
+    first = first_free(doctor.id)
+    patient = make_patient()
+    booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient, start_at=first)
+    db.session.commit()
+    assert first_free(doctor.id) == first + timedelta(minutes=30)
+
+
+def test_a_kept_first_free_slot_that_comes_inside_the_notice_is_found_again(doctor):
+    first = first_free(doctor.id)
+    clock.freeze(first - timedelta(minutes=90))  # the notice is two hours
+    assert first_free(doctor.id) == first + timedelta(minutes=30)
+
+
 # -- the cache itself ------------------------------------------------------------------------------
 
 
@@ -171,18 +204,18 @@ def some_slots() -> list[Slot]:
 def test_an_entry_older_than_the_max_age_is_gone():
     now = [100.0]
     kept = SlotCache(max_age=60, clock=lambda: now[0])
-    kept.put((1, TUESDAY, TUESDAY), (3, 30, 0), some_slots())
+    kept.put(("free", 1, TUESDAY, TUESDAY), (3, 30, 0), some_slots())
     now[0] += 59
-    assert kept.get((1, TUESDAY, TUESDAY)).stamp == (3, 30, 0)
+    assert kept.get(("free", 1, TUESDAY, TUESDAY)).stamp == (3, 30, 0)
     now[0] += 2
-    assert kept.get((1, TUESDAY, TUESDAY)) is None
+    assert kept.get(("free", 1, TUESDAY, TUESDAY)) is None
 
 
 def test_the_least_recently_used_entry_goes_first_when_full():
     kept = SlotCache(max_entries=2)
-    kept.put((1, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
-    kept.put((2, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
-    kept.get((1, TUESDAY, TUESDAY))
-    kept.put((3, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
-    assert kept.get((2, TUESDAY, TUESDAY)) is None
-    assert kept.get((1, TUESDAY, TUESDAY)) is not None and len(kept) == 2
+    kept.put(("free", 1, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
+    kept.put(("free", 2, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
+    kept.get(("free", 1, TUESDAY, TUESDAY))
+    kept.put(("free", 3, TUESDAY, TUESDAY), (0, 30, 0), some_slots())
+    assert kept.get(("free", 2, TUESDAY, TUESDAY)) is None
+    assert kept.get(("free", 1, TUESDAY, TUESDAY)) is not None and len(kept) == 2
