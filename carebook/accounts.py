@@ -76,10 +76,17 @@ def create_doctor(session: Session, actor: audit.Actor, *, email: str, password:
     return doctor
 
 
+def user_by_email(session: Session, email: str | None) -> User | None:
+    """The account with this email address (any case), if there is one."""
+    # No address holds a NUL (and PostgreSQL would refuse to compare one), nor more than 254 characters.
+    if not email or "\x00" in email:
+        return None
+    return session.scalar(select(User).where(User.email == normalise_email(email)[:254]))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with these credentials, or None, without saying which part was wrong."""
-    # No address holds a NUL (and PostgreSQL would refuse to compare one).
-    user = session.scalar(select(User).where(User.email == normalise_email(email))) if "\x00" not in email else None
+    user = user_by_email(session, email)
     if not verify_password(user.password_hash if user else None, password):
         return None
     if not user.is_active:

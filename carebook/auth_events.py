@@ -15,11 +15,9 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_limiter.util import get_remote_address
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebook import audit
-from carebook.accounts import normalise_email
 from models import AuditEntry, User
 
 ENTITY = "user"
@@ -55,13 +53,6 @@ def record(session: Session, action: str, user: User | None, *, source: str, act
     """Add an event about ``user`` (None: no such account) done by ``actor`` (default: nobody signed in)."""
     return audit.record(session, audit.Actor(actor, source), action, ENTITY, user.id if user else None,
                         **client_details(), **details)
-
-
-def user_by_email(session: Session, email: str | None) -> User | None:
-    """The account an attempt named, if any (to file the event under it)."""
-    if not email or "\x00" in email:
-        return None
-    return session.scalar(select(User).where(User.email == normalise_email(email)[:254]))
 
 
 def commit_now(session: Session) -> None:

@@ -160,8 +160,9 @@ class BookingService:
             stamp = self.session.connection().execute(_CALENDAR_STAMP, {"doctor_id": doctor_id}).first()
             if stamp is None:
                 return None
-            self.cache.count(hit=tuple(stamp) == kept.stamp)
-            if tuple(stamp) == kept.stamp:
+            fresh = tuple(stamp) == kept.stamp
+            self.cache.count(hit=fresh)
+            if fresh:
                 return self._still_bookable(kept.slots)
         rows = self._calendar_rows([doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
                                    with_doctors=True)

@@ -63,12 +63,9 @@ def create_user(role: str, email: str, full_name: str, password: str, specialty:
 @click.option("--email", required=True)
 @with_appcontext
 def reset_two_factor(email: str) -> None:
-    from sqlalchemy import select
-
     from carebook import two_factor
-    from models import User
 
-    user = db.session.scalar(select(User).where(User.email == accounts.normalise_email(email)))
+    user = accounts.user_by_email(db.session, email)
     if user is None:
         raise click.ClickException(f"No account with the email {email}.")
     two_factor.disable(db.session, user, source="cli", actor=None)

@@ -103,8 +103,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         booking_horizon=timedelta(days=int_setting(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
         cancellation_cutoff=timedelta(hours=int_setting(env, "CANCELLATION_CUTOFF_HOURS", 24)),
     )
-    absolute_hours = int_setting(env, "SESSION_ABSOLUTE_HOURS", int_setting(env, "SESSION_LIFETIME_HOURS", 12, minimum=1),
-                          minimum=1)
+    absolute_hours = int_setting(env, "SESSION_ABSOLUTE_HOURS",
+                                 int_setting(env, "SESSION_LIFETIME_HOURS", 12, minimum=1), minimum=1)
     timeouts = SessionTimeouts(idle=timedelta(minutes=int_setting(env, "SESSION_IDLE_MINUTES", 30, minimum=1)),
                                absolute=timedelta(hours=absolute_hours))
     if timeouts.idle > timeouts.absolute:

@@ -39,7 +39,7 @@ def _hash(token: str) -> str:
 def request_reset(session: Session, email: str, *, lifetime: timedelta, base_url: str, source: str
                   ) -> ResetLink | None:
     """Make a link for the active account with this email; None (and nothing to send) if there is none."""
-    user = auth_events.user_by_email(session, email)
+    user = accounts.user_by_email(session, email)
     if user is None or not user.is_active:
         auth_events.record(session, auth_events.RESET_REQUESTED, user, source=source,
                            outcome="no_active_account")

@@ -19,6 +19,7 @@ commit that bookkeeping at once, before the view's own transaction begins.
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, g, request, session
@@ -41,6 +42,7 @@ def csp_nonce() -> str:
     return nonce
 
 
+@lru_cache(maxsize=4)
 def static_origin(static_url_base: str | None) -> str | None:
     """``https://d1.cloudfront.net/assets`` -> ``https://d1.cloudfront.net``: the CDN the static files come from."""
     if not static_url_base:

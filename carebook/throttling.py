@@ -87,12 +87,12 @@ def wrong_api_code(response: Response) -> bool:
 
 def audit_breach(request_limit) -> None:
     """``on_breach`` of every throttle here: file the refusal in the audit log."""
-    from carebook import auth_events
+    from carebook import accounts, auth_events
     from carebook.extensions import db
 
     user = None
     if request.endpoint in ("auth.login", "api.login", "auth.forgot_password"):
-        user = auth_events.user_by_email(db.session, submitted_email())
+        user = accounts.user_by_email(db.session, submitted_email())
     elif PENDING_LOGIN_KEY in session:
         from models import User
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from carebook import auth_events, totp
@@ -96,8 +96,8 @@ def verify(session: Session, user: User, code: str, *, source: str) -> Verified 
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
-    return len(session.scalars(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id,
-                                                             RecoveryCode.used_at.is_(None))).all())
+    return session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
 
 
 def renew_recovery_codes(session: Session, user: User, *, source: str) -> list[str]:

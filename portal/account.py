@@ -6,7 +6,7 @@ Changing the password ends every session of the account; this browser gets a new
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from carebook import account_mail, accounts, audit, auth_events, throttling, two_factor
@@ -14,7 +14,7 @@ from carebook.access import allow
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
-from portal.auth import enrolment_context, sign_in
+from portal.auth import confirmed_enrolment, enrolment_context, form_status, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 SOURCE = "portal"
@@ -38,10 +38,6 @@ def _wrong_current_password(form, error: accounts.AccountError) -> None:
     auth_events.record(db.session, auth_events.CURRENT_PASSWORD_FAILED, _user(), source=SOURCE, actor=_user())
     db.session.commit()
     form.current_password.errors.append(error.message)
-
-
-def _status(form) -> int:
-    return 200 if request.method == "GET" or not form.errors else 400
 
 
 @bp.route("/")
@@ -79,7 +75,7 @@ def change_password():
             db.session.commit()
             flash("Your password is changed. You were signed out on every other device.", "success")
             return redirect(url_for("account.overview"))
-    return render_template("account/password.html", form=form), _status(form)
+    return render_template("account/password.html", form=form), form_status(form)
 
 
 @bp.route("/email", methods=["GET", "POST"])
@@ -102,7 +98,7 @@ def change_email():
             account_mail.send_email_changed(current_app._get_current_object(), user, previous)
             flash(f"Your email address is now {user.email}. Use it to log in from now on.", "success")
             return redirect(url_for("account.overview"))
-    return render_template("account/email.html", form=form), _status(form)
+    return render_template("account/email.html", form=form), form_status(form)
 
 
 @bp.route("/two-factor/enable", methods=["GET", "POST"])
@@ -117,19 +113,14 @@ def enable_two_factor():
         return redirect(url_for("account.overview"))
     secret = two_factor.begin_enrolment(user)
     form = EnrolForm()
-    if form.validate_on_submit():
-        try:
-            codes = two_factor.confirm_enrolment(db.session, user, form.code.data, source=SOURCE)
-        except two_factor.TwoFactorError as error:
-            form.code.errors.append(error.message)
-        else:
-            db.session.commit()
-            flash("Two-factor authentication is on.", "success")
-            return render_template("account/recovery_codes.html", codes=codes,
-                                   continue_url=url_for("account.overview"))
+    codes = confirmed_enrolment(user, form)
+    if codes is not None:
+        db.session.commit()
+        flash("Two-factor authentication is on.", "success")
+        return render_template("account/recovery_codes.html", codes=codes, continue_url=url_for("account.overview"))
     db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
     return render_template("account/enable_two_factor.html", form=form,
-                           **enrolment_context(user, secret)), _status(form)
+                           **enrolment_context(user, secret)), form_status(form)
 
 
 @bp.route("/two-factor/disable", methods=["POST"])

@@ -33,7 +33,6 @@ from carebook.web import booking_service
 from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User, UserSession
 from portal import openapi
 from portal.api_schemas import (
-    MAX_ID,
     AppointmentDoctor,
     AppointmentList,
     AppointmentOut,
@@ -194,7 +193,7 @@ def _not_found() -> NoReturn:
 
 
 def _bookable_doctor(doctor_id: int) -> Doctor:
-    doctor = db.session.get(Doctor, doctor_id) if doctor_id <= MAX_ID else None
+    doctor = db.session.get(Doctor, doctor_id)
     if doctor is None or not doctor.is_active:
         _not_found()
     return doctor
@@ -202,7 +201,7 @@ def _bookable_doctor(doctor_id: int) -> Doctor:
 
 def _own_appointment(appointment_id: int) -> Appointment:
     """The signed-in patient's appointment, or 404 (another patient's is not even admitted to exist)."""
-    appointment = db.session.get(Appointment, appointment_id) if appointment_id <= MAX_ID else None
+    appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.patient_id != _patient().id:
         _not_found()
     return appointment
@@ -371,7 +370,7 @@ def login():
     data: LoginRequest = _validate(LoginRequest, _json_body())
     user = accounts.authenticate(db.session, data.email, data.password)
     if user is None:
-        auth_events.record(db.session, auth_events.LOGIN_FAILED, auth_events.user_by_email(db.session, data.email),
+        auth_events.record(db.session, auth_events.LOGIN_FAILED, accounts.user_by_email(db.session, data.email),
                            source=ACTOR_SOURCE)
         db.session.commit()
         # Same answer whether or not the email has an account.
@@ -443,8 +442,6 @@ def doctors():
 @bp.route("/doctors/<int:doctor_id>/slots")
 @allow(Role.PATIENT)
 def doctor_slots(doctor_id: int):
-    if doctor_id > MAX_ID:
-        _not_found()
     try:
         query: SlotsQuery = _query(SlotsQuery)
     except ApiError:

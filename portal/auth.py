@@ -111,6 +111,22 @@ def grouped_secret(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
+def form_status(form) -> int:
+    """400 for a posted form with errors, else 200."""
+    return 200 if request.method == "GET" or not form.errors else 400
+
+
+def confirmed_enrolment(user: User, form) -> list[str] | None:
+    """The new recovery codes once the posted code confirms two-factor set-up; None (errors on the form) if not."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return two_factor.confirm_enrolment(db.session, user, form.code.data, source=SOURCE)
+    except two_factor.TwoFactorError as error:
+        form.code.errors.append(error.message)
+        return None
+
+
 def enrolment_context(user: User, secret: str) -> dict:
     uri = totp.provisioning_uri(secret, user.email, current_app.config["CLINIC"].name)
     return {"secret": grouped_secret(secret), "otpauth_uri": uri, "qr_code": qr_code_svg(uri)}
@@ -138,7 +154,7 @@ def login():
         user = accounts.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
             auth_events.record(db.session, auth_events.LOGIN_FAILED,
-                               auth_events.user_by_email(db.session, form.email.data), source=SOURCE)
+                               accounts.user_by_email(db.session, form.email.data), source=SOURCE)
             db.session.commit()
             # Same words whether the email exists or not.
             form.password.errors.append("Email or password is not right.")
@@ -151,7 +167,7 @@ def login():
             _finish_sign_in(user, "password")
             db.session.commit()
             return redirect(safe_next(form.next.data) or home_url(user))
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -182,8 +198,7 @@ def second_factor():
         db.session.commit()  # the failure's audit row
         form.code.errors.append("That code is not right. Enter the current code from your app, "
                                 "or a recovery code you have not used yet.")
-    status = 200 if request.method == "GET" or not form.errors else 400
-    return render_template("auth/code.html", form=form, user=user), status
+    return render_template("auth/code.html", form=form, user=user), form_status(form)
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -201,21 +216,16 @@ def enrol():
         return redirect(url_for("auth.second_factor"))
     secret = two_factor.begin_enrolment(user)
     form = EnrolForm()
-    if form.validate_on_submit():
-        try:
-            codes = two_factor.confirm_enrolment(db.session, user, form.code.data, source=SOURCE)
-        except two_factor.TwoFactorError as error:
-            form.code.errors.append(error.message)
-        else:
-            _finish_sign_in(user, "enrolment")
-            db.session.commit()
-            flash("Two-factor authentication is on.", "success")
-            return render_template("account/recovery_codes.html", codes=codes,
-                                   continue_url=safe_next(next_url) or home_url(user))
+    codes = confirmed_enrolment(user, form)
+    if codes is not None:
+        _finish_sign_in(user, "enrolment")
+        db.session.commit()
+        flash("Two-factor authentication is on.", "success")
+        return render_template("account/recovery_codes.html", codes=codes,
+                               continue_url=safe_next(next_url) or home_url(user))
     db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
-    status = 200 if request.method == "GET" or not form.errors else 400
     return render_template("auth/enrol.html", form=form, required=two_factor.is_required(user),
-                           **enrolment_context(user, secret)), status
+                           **enrolment_context(user, secret)), form_status(form)
 
 
 @bp.route("/logout", methods=["POST"])
