@@ -18,7 +18,7 @@ from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
 from carebook import audit
-from models import AuditEntry, User
+from models import User
 
 ENTITY = "user"
 
@@ -49,9 +49,9 @@ def client_details() -> dict[str, Any]:
 
 
 def record(session: Session, action: str, user: User | None, *, source: str, actor: User | None = None,
-           **details: Any) -> AuditEntry:
-    """Add an event about ``user`` (None: no such account) done by ``actor`` (default: nobody signed in)."""
-    return audit.record(session, audit.Actor(actor, source), action, ENTITY, user.id if user else None,
+           **details: Any) -> None:
+    """Write an event about ``user`` (None: no such account) done by ``actor`` (default: nobody signed in)."""
+    audit.record(session, audit.Actor(actor, source), action, ENTITY, user.id if user else None,
                         **client_details(), **details)
 
 

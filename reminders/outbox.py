@@ -1,5 +1,8 @@
 """The booking listener: writes outbox rows inside the booking transaction.
 
+The rows are plain inserts (like the audit log's, carebook/audit.py): the transaction
+that writes them never reads them back, so the ORM's unit of work has nothing to do.
+
 Nothing here talks to AWS or sends mail. The rows commit (or roll back) with the
 booking itself; the relay acts on them only after the commit.
 
@@ -12,12 +15,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from carebook.clock import utcnow
 from models import Appointment, OutboxKind, OutboxMessage
 from reminders import emails
 
+_INSERT = insert(OutboxMessage.__table__)
 EVENT_KINDS = {
     "booked": (OutboxKind.SCHEDULE_REMINDER, OutboxKind.SEND_CONFIRMATION),
     "rescheduled": (OutboxKind.MOVE_REMINDER, OutboxKind.SEND_UPDATED_CONFIRMATION),
@@ -32,12 +37,14 @@ def record_booking_event(session: Session, event: str, appointment: Appointment,
     if "reminders" not in app.extensions:
         return  # an app built without the reminder path
     now = utcnow()
+    rows = []
     for kind in EVENT_KINDS.get(event, ()):
         if kind.topic.value == "email":
             payload = emails.snapshot(app, kind, appointment, previous_start_at)
         else:
             # The relay reads the appointment's current row; this is only for people reading the table.
             payload = {"start_at": appointment.start_at.isoformat()}
-        session.add(OutboxMessage(kind=kind, topic=kind.topic, appointment_id=appointment.id, payload=payload,
-                                  next_attempt_at=now, created_at=now))
-    session.flush()
+        rows.append({"kind": kind, "topic": kind.topic, "appointment_id": appointment.id, "payload": payload,
+                     "next_attempt_at": now, "created_at": now})
+    if rows:
+        session.execute(_INSERT, rows)
