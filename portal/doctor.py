@@ -356,7 +356,7 @@ def _time_off_page(doctor: Doctor, form: TimeOffForm, status: int = 200):
 def _submit(change: Change, doctor: Doctor, invalid_page):
     """Apply ``change``: redirect on success; the confirmation page when it hits booked appointments."""
     try:
-        result = availability_service().apply(change, _actor())
+        availability_service().apply(change, _actor())
     except NeedsConfirmation as pending:
         page = _confirmation_page(doctor, change, pending.affected, ConfirmChangeForm(formdata=None))
         db.session.rollback()
