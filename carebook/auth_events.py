@@ -52,7 +52,7 @@ def record(session: Session, action: str, user: User | None, *, source: str, act
            **details: Any) -> None:
     """Write an event about ``user`` (None: no such account) done by ``actor`` (default: nobody signed in)."""
     audit.record(session, audit.Actor(actor, source), action, ENTITY, user.id if user else None,
-                        **client_details(), **details)
+                 **client_details(), **details)
 
 
 def commit_now(session: Session) -> None:
