@@ -27,8 +27,8 @@ from carebook import accounts, audit, auth_events, throttling, two_factor
 from carebook.access import allow, public
 from carebook.booking import BookingError, BookingService
 from carebook.clock import utcnow
-from carebook.slots import Slot
 from carebook.extensions import db, limiter
+from carebook.slots import Slot
 from carebook.web import booking_service
 from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User, UserSession
 from portal import openapi
