@@ -1,4 +1,4 @@
 """The WSGI entry point: `gunicorn wsgi:app`."""
-from carebook import create_app
+from carebook.app import create_app
 
 app = create_app()

@@ -28,7 +28,7 @@ from admin.forms import CancelForm, ClearAttentionForm, OutcomeForm
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, AuditEntry, Patient, User
 
 
@@ -142,7 +142,6 @@ class AppointmentView(BookingRoutes, ExportRoutes, StaffModelView):
             db.session.rollback()
             form.cancel_reason.errors.append(staff_message(error))
             return self._render_manage(appointment, cancel_form=form, status=409)
-        db.session.commit()
         flash(f"Cancelled the appointment of {appointment.patient.name} on {local_datetime(appointment.start_at)}.",
               "success")
         return redirect(url_for(".manage", appointment_id=appointment.id))
@@ -154,7 +153,6 @@ class AppointmentView(BookingRoutes, ExportRoutes, StaffModelView):
         if not form.validate_on_submit():
             return self._render_manage(appointment, attention_form=form, status=400)
         booking_service().clear_attention(actor(), appointment, form.attention_note.data)
-        db.session.commit()
         flash("Flag cleared; the appointment stays as it is.", "success")
         return redirect(url_for(".manage", appointment_id=appointment.id))
 
@@ -172,7 +170,6 @@ class AppointmentView(BookingRoutes, ExportRoutes, StaffModelView):
             db.session.rollback()
             flash(staff_message(error), "danger")
             return self._render_manage(appointment, status=409)
-        db.session.commit()
         flash(f"Marked as {status_label(status).lower()}.", "success")
         return redirect(url_for(".manage", appointment_id=appointment.id))
 

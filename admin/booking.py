@@ -20,7 +20,7 @@ from carebook import timefmt
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, Doctor, Patient, User
 
 #: The booking service speaks to patients ("You already have…"); the front desk needs other words.
@@ -138,7 +138,6 @@ class BookingRoutes:
                     db.session.rollback()
                     status = _report_conflict(form, error, start_at)
                 else:
-                    db.session.commit()
                     flash(f"Booked {patient.name} with {doctor.name} on {local_datetime(appointment.start_at)}.",
                           "success")
                     return redirect(url_for(".manage", appointment_id=appointment.id))
@@ -173,7 +172,6 @@ class BookingRoutes:
                         db.session.rollback()
                         status = _report_conflict(form, error, start_at)
                     else:
-                        db.session.commit()
                         flash(f"Moved to {local_datetime(appointment.start_at)}.", "success")
                         return redirect(url_for(".manage", appointment_id=appointment.id))
         return self.render("admin/appointments/reschedule.html", form=form, appointment=appointment,

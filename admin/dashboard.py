@@ -10,7 +10,7 @@ from admin.appointments import flagged_appointments
 from admin.base import StaffOnlyMixin, today
 from admin.filters import local_day_window
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Doctor, User
 
 

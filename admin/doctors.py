@@ -13,9 +13,10 @@ from admin.forms import ConfirmForm, DeactivateDoctorForm, DoctorCreateForm, Doc
 from admin.people import put_error_on_form, update_account
 from carebook import accounts, audit
 from carebook.accounts import AccountError
-from carebook.availability import AvailabilityService, InvalidChange, SetAppointmentLength
+from carebook.availability import InvalidChange, SetAppointmentLength
 from carebook.clock import utcnow
 from carebook.extensions import db
+from carebook.services import availability_service
 from models import Appointment, AppointmentStatus, Doctor
 
 
@@ -24,11 +25,6 @@ def calendar_url(doctor_id: int) -> str:
     if "doctor.week" in current_app.view_functions:
         return url_for("doctor.week", doctor_id=doctor_id)
     return f"/doctor/{doctor_id}/week"  # the same page, before that blueprint names it
-
-
-def availability_service() -> AvailabilityService:
-    return AvailabilityService(db.session, current_app.config["CLINIC"].timezone,
-                               current_app.config["BOOKING_POLICY"])
 
 
 def specialty_options() -> list[tuple[str, str]]:
@@ -93,7 +89,6 @@ class DoctorView(StaffModelView):
             db.session.rollback()
             put_error_on_form(form, error)
             return False
-        db.session.commit()
         flash(f"{doctor.name} can now log in. Next, set their weekly hours on their calendar page.", "info")
         return doctor
 
@@ -120,7 +115,6 @@ class DoctorView(StaffModelView):
             changed.append("specialty")
         if changed:
             audit.record(db.session, actor(), "doctor.updated", "doctor", model.id, fields=changed)
-        db.session.commit()
         return True
 
     def get_save_return_url(self, model: Doctor, is_created: bool = False) -> str:
@@ -154,7 +148,6 @@ class DoctorView(StaffModelView):
             audit.record(db.session, actor(), "doctor.deactivated", "doctor", doctor.id)
         if form.disable_login.data and doctor.user.is_active:
             accounts.set_active(db.session, actor(), doctor.user, False)
-        db.session.commit()
         count = len(future_booked(doctor))
         flash(f"{doctor.name} is deactivated and takes no new bookings."
               + (f" {count} future appointment{'s' if count != 1 else ''} still booked: handle them below." if count
@@ -171,6 +164,5 @@ class DoctorView(StaffModelView):
             audit.record(db.session, actor(), "doctor.reactivated", "doctor", doctor.id)
         if not doctor.user.is_active:
             accounts.set_active(db.session, actor(), doctor.user, True)
-        db.session.commit()
         flash(f"{doctor.name} is active again and can be booked.", "success")
         return redirect(url_for(".profile", doctor_id=doctor.id))

@@ -88,7 +88,6 @@ class PatientView(StaffModelView):
             db.session.rollback()
             put_error_on_form(form, error)
             return False
-        db.session.commit()
         return patient
 
     def update_model(self, form, model: Patient) -> bool:
@@ -111,7 +110,6 @@ class PatientView(StaffModelView):
         if changed:
             # Field names only: the log says what changed, not the personal details themselves.
             audit.record(db.session, actor(), "patient.updated", "patient", model.id, fields=changed)
-        db.session.commit()
         return True
 
     def get_save_return_url(self, model: Patient, is_created: bool = False) -> str:
@@ -138,7 +136,6 @@ class PatientView(StaffModelView):
         for patient in patients:
             if patient.user.is_active != active:
                 accounts.set_active(db.session, actor(), patient.user, active)
-        db.session.commit()
         flash(f"{'Reactivated' if active else 'Deactivated'} the login of {len(patients)} "
               f"patient{'s' if len(patients) != 1 else ''}.", "success")
 
@@ -171,6 +168,5 @@ class PatientView(StaffModelView):
         active = request.form.get("active") == "1"
         if patient.user.is_active != active:
             accounts.set_active(db.session, actor(), patient.user, active)
-            db.session.commit()
         flash(f"{patient.name}'s login is {'active' if active else 'deactivated'}.", "success")
         return redirect(url_for(".history", patient_id=patient.id))

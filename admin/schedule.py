@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from admin.base import StaffOnlyMixin, clinic_zone, parse_day, today
 from admin.filters import local_day_window
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Doctor, User
 
 

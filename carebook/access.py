@@ -74,15 +74,14 @@ def enforce_declared_access() -> None:
 
 
 def refuse(reason: str) -> NoReturn:
-    """403, with an audit row saying who was refused what (committed: the request ends here)."""
+    """403, with an audit row saying who was refused what (kept: the request's work is rolled back)."""
     from carebook import auth_events
     from carebook.extensions import db
 
     user = current_user._get_current_object() if current_user.is_authenticated else None
     source = "api" if request.blueprint == "api" else ("admin" if _is_admin_endpoint(current_app, request.endpoint or "")
                                                        else "portal")
-    auth_events.record(db.session, auth_events.ACCESS_REFUSED, user, source=source, actor=user,
-                       method=request.method, reason=reason, role=user.role.value if user else "anonymous")
-    auth_events.commit_now(db.session)
+    auth_events.record_refusal(db.session, auth_events.ACCESS_REFUSED, user, source=source, actor=user,
+                               method=request.method, reason=reason, role=user.role.value if user else "anonymous")
     abort(403)
 

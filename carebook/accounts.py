@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from carebook import audit
 from carebook.clock import utcnow
@@ -169,27 +172,55 @@ def set_active(session: Session, actor: audit.Actor, user: User, active: bool) -
     audit.record(session, actor, "user.enabled" if active else "user.disabled", "user", user.id)
 
 
-def load_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None) -> UserSession | None:
-    """The live session for a cookie's id: not revoked, not timed out, and its user still active.
+#: What a session check found must be written: run in some session, whose owner commits.
+Bookkeeping = Callable[[Session], None]
 
-    A session idle for longer than ``timeouts.idle``, or older than ``timeouts.absolute``,
-    is revoked here (the change is left in the session for the caller to commit) and
-    the caller sees None. A live one gets its ``last_seen_at`` moved on (at most once a
-    minute). ``timeouts`` defaults to the app's SESSION_TIMEOUTS.
+
+def examine_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None
+                    ) -> tuple[UserSession | None, Bookkeeping | None]:
+    """The live session for a cookie's id, and the bookkeeping the check calls for (None: nothing).
+
+    Live means not revoked, not timed out, and its user still active. A session idle for
+    longer than ``timeouts.idle``, or older than ``timeouts.absolute``, is not live, and the
+    bookkeeping ends it (with an audit row); a live one's bookkeeping moves its
+    ``last_seen_at`` on (at most once a minute). Nothing is written here: the web layer runs
+    the bookkeeping apart from the request's transaction (carebook.unit_of_work.apart), so it
+    holds whatever the request then does. ``timeouts`` defaults to the app's SESSION_TIMEOUTS.
     """
     user_session = session.get(UserSession, session_id)
     if user_session is None or not user_session.is_live:
-        return None
+        return None, None
     if timeouts is None:
         from flask import current_app
 
         timeouts = current_app.config["SESSION_TIMEOUTS"]
     now = utcnow()
     if now - user_session.created_at >= timeouts.absolute or now - user_session.last_seen_at >= timeouts.idle:
-        user_session.revoked_at = now
-        audit.record(session, audit.Actor(None, "system"), "auth.session_expired", "user", user_session.user_id,
-                     idle_minutes=int((now - user_session.last_seen_at).total_seconds() // 60))
-        return None
+        idle_minutes = int((now - user_session.last_seen_at).total_seconds() // 60)
+        set_committed_value(user_session, "revoked_at", now)
+        return None, partial(_end_timed_out_session, user_session.id, user_session.user_id, now, idle_minutes)
     if now - user_session.last_seen_at >= LAST_SEEN_GRAIN:
-        user_session.last_seen_at = now
+        set_committed_value(user_session, "last_seen_at", now)
+        return user_session, partial(_touch_session, user_session.id, now)
+    return user_session, None
+
+
+def load_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None) -> UserSession | None:
+    """:func:`examine_session`, with its bookkeeping written in ``session`` (the caller commits)."""
+    user_session, bookkeeping = examine_session(session, session_id, timeouts)
+    if bookkeeping is not None:
+        bookkeeping(session)
     return user_session
+
+
+def _end_timed_out_session(session_id: str, user_id: int, now: datetime, idle_minutes: int, session: Session) -> None:
+    ended = session.execute(update(UserSession).where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+                            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+    if ended:  # a concurrent request may have ended it first: one audit row per session
+        audit.record(session, audit.Actor(None, "system"), "auth.session_expired", "user", user_id,
+                     idle_minutes=idle_minutes)
+
+
+def _touch_session(session_id: str, now: datetime, session: Session) -> None:
+    session.execute(update(UserSession).where(UserSession.id == session_id, UserSession.last_seen_at < now)
+                    .values(last_seen_at=now).execution_options(synchronize_session=False))

@@ -38,5 +38,13 @@ class Actor:
 def record(session: Session, actor: Actor, action: str, entity_type: str, entity_id: int | None,
            **details: Any) -> None:
     """Write one audit row in the current transaction. Never put health details in ``details``."""
-    session.execute(_INSERT, {"actor_id": actor.user_id, "source": actor.source, "action": action,
+    write_row(session, actor.user_id, actor.source, action, entity_type, entity_id, details)
+
+
+def write_row(session: Session, actor_id: int | None, source: str, action: str, entity_type: str,
+              entity_id: int | None, details: dict[str, Any]) -> None:
+    """:func:`record` with the actor given by id (for rows written after the request's objects are gone)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown audit source {source!r}")
+    session.execute(_INSERT, {"actor_id": actor_id, "source": source, "action": action,
                               "entity_type": entity_type, "entity_id": entity_id, "details": details})

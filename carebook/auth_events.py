@@ -6,8 +6,9 @@ completed, sign-out, session timed out, and requests refused for lack of rights.
 Details hold only what an investigator needs: the client address, the route, the
 method used, a reason. Never a password, code, token or health detail.
 
-The refused request's transaction is about to be thrown away, so the helpers
-that close a request (:func:`commit_now`) commit the row on their own.
+Events of a refused request (a wrong password or code, a throttle, a CSRF or
+access refusal, a wrong current password) go through :func:`record_refusal`: the
+request's own transaction may well be rolled back, and the row must stay.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from flask import has_request_context, request
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session
 
-from carebook import audit
+from carebook import audit, unit_of_work
 from models import User
 
 ENTITY = "user"
@@ -39,6 +40,7 @@ LOGOUT = "auth.logout"
 SESSION_EXPIRED = "auth.session_expired"
 CURRENT_PASSWORD_FAILED = "auth.current_password_failed"
 ACCESS_REFUSED = "access.refused"
+CSRF_REFUSED = "access.csrf_refused"
 
 
 def client_details() -> dict[str, Any]:
@@ -55,6 +57,10 @@ def record(session: Session, action: str, user: User | None, *, source: str, act
                  **client_details(), **details)
 
 
-def commit_now(session: Session) -> None:
-    """Commit the event rows of a request that is being refused (nothing else is pending then)."""
-    session.commit()
+def record_refusal(session: Session, action: str, user: User | None, *, source: str, actor: User | None = None,
+                   **details: Any) -> None:
+    """:func:`record` for a refused request: written apart from the request's own transaction,
+    which may be rolled back (:func:`carebook.unit_of_work.apart`)."""
+    row = (actor.id if actor else None, source, action, ENTITY, user.id if user else None,
+           {**client_details(), **details})
+    unit_of_work.apart(lambda separate: audit.write_row(separate, *row), session)

@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from carebook.config import int_setting
 
@@ -139,6 +141,21 @@ def _autocommit_safe_requests(app: Flask, engine: Engine) -> None:
     def back_to_transactions(dbapi_connection, record) -> None:
         if record is not None and record.info.pop(_AUTOCOMMIT_FLAG, False) and dbapi_connection is not None:
             dbapi_connection.autocommit = False
+
+
+@contextmanager
+def separate_session(engine: Engine) -> Iterator[Session]:
+    """A session on a connection of its own, in a transaction of its own, committed on leaving.
+
+    Never in a safe request's autocommit (see above): what is written here is written together.
+    """
+    autocommit = g.pop(_AUTOCOMMIT_FLAG, None) if has_request_context() else None
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    finally:
+        if autocommit is not None:
+            setattr(g, _AUTOCOMMIT_FLAG, autocommit)
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -13,8 +13,8 @@ Headers (``after_request``):
   signed-in user, so the back button on a shared computer shows nothing after log-out.
 
 Session (``before_request``, before the access check): load the signed-in user once,
-which also ends a timed-out session (see :func:`carebook.accounts.load_session`), and
-commit that bookkeeping at once, before the view's own transaction begins.
+which also ends a timed-out session (see :func:`carebook.accounts.examine_session`); that
+bookkeeping is written apart from the request's own transaction (carebook/unit_of_work.py).
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from flask import Flask, Response, abort, current_app, flash, g, request, sessio
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from carebook.extensions import db
 
 CSP_NONCE_ATTRIBUTE = "_csp_nonce"
 HSTS = "max-age=31536000; includeSubDomains"
@@ -80,12 +79,10 @@ _LOGIN_KEYS = ("_user_id", "_fresh", "_id")
 
 
 def load_signed_in_user() -> None:
-    """before_request: resolve the session now, and commit what that changed (last seen, a timeout)."""
+    """before_request: resolve the session now (its bookkeeping is written apart), and forget an ended one."""
     if _is_static():
         return
     user = current_user._get_current_object()
-    if db.session.dirty or db.session.new:
-        db.session.commit()
     if "_user_id" in session and not user.is_authenticated:
         # The cookie names a session that has ended: timed out, logged out elsewhere, password
         # changed or account disabled. Forget it (keeping the CSRF token) and say so once.

@@ -99,5 +99,5 @@ def audit_breach(request_limit) -> None:
         pending = session.get(PENDING_LOGIN_KEY)
         user = db.session.get(User, pending.get("user_id")) if isinstance(pending, dict) else None
     source = "api" if request.blueprint == "api" else "portal"
-    auth_events.record(db.session, auth_events.THROTTLED, user, source=source, limit=str(request_limit.limit))
-    auth_events.commit_now(db.session)
+    auth_events.record_refusal(db.session, auth_events.THROTTLED, user, source=source,
+                               limit=str(request_limit.limit))

@@ -56,8 +56,8 @@ def confirm_enrolment(session: Session, user: User, code: str, *, source: str) -
         raise TwoFactorError("Start the set-up again: there is nothing to confirm.")
     step = totp.matching_step(user.totp_secret, code, None)
     if step is None:
-        auth_events.record(session, auth_events.SECOND_FACTOR_FAILED, user, source=source, actor=None,
-                           stage="enrolment")
+        auth_events.record_refusal(session, auth_events.SECOND_FACTOR_FAILED, user, source=source,
+                                   stage="enrolment")
         raise TwoFactorError("That code is not right. Check the time on your phone and enter the current code.")
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
@@ -90,8 +90,7 @@ def verify(session: Session, user: User, code: str, *, source: str) -> Verified 
             auth_events.record(session, auth_events.RECOVERY_CODE_USED, user, source=source, actor=user,
                                codes_left=left)
             return Verified("recovery_code", recovery_codes_left=left)
-    auth_events.record(session, auth_events.SECOND_FACTOR_FAILED, user, source=source, actor=None,
-                       stage="sign_in")
+    auth_events.record_refusal(session, auth_events.SECOND_FACTOR_FAILED, user, source=source, stage="sign_in")
     return None
 
 

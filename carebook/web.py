@@ -1,42 +1,20 @@
-"""Wiring the web layer: blueprints, access control, error pages, template helpers."""
+"""What every page and answer of the web layer shares: error pages and template helpers.
+
+The blueprints themselves are wired in by the composition root (carebook/app.py).
+"""
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from carebook import access, timefmt
-from carebook.booking import BookingService
-from carebook.slot_cache import SlotCache
+from flask_login import current_user
 
-
-def booking_service() -> BookingService:
-    """The booking service bound to this request's session and the clinic's settings."""
-    from flask import current_app
-
-    from carebook.extensions import db
-
-    return BookingService(db.session, current_app.config["CLINIC"].timezone,
-                          current_app.config["BOOKING_POLICY"], cache=current_app.extensions.get("slot_cache"))
+from carebook import auth_events, timefmt
+from carebook.extensions import db
+from carebook.services import booking_service  # noqa: F401  TEMPORARY, until tests import carebook.services
 
 
 def init_app(app: Flask) -> None:
-    from admin import init_admin
-    from carebook import security
-    from portal import account, api, auth, doctor, health, patient
-
-    # First: loads the signed-in user (ending a timed-out session) before the access check reads it.
-    security.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(patient.bp)
-    app.register_blueprint(doctor.bp)
-    app.register_blueprint(api.bp, url_prefix="/api")
-    init_admin(app)
-
-    if app.config["SLOT_CACHE_SECONDS"]:
-        app.extensions["slot_cache"] = SlotCache(max_age=app.config["SLOT_CACHE_SECONDS"])
-    app.before_request(access.enforce_declared_access)
     _register_error_handlers(app)
     _register_template_helpers(app)
 
@@ -67,6 +45,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        user = current_user._get_current_object() if current_user.is_authenticated else None
+        auth_events.record_refusal(db.session, auth_events.CSRF_REFUSED, user, actor=user, method=request.method,
+                                   source="api" if _wants_json() else "portal", reason=error.description)
         return _error(400, "csrf_failed", "Your form expired or was sent from elsewhere. Please try again.")
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from carebook import account_mail, accounts, audit, auth_events, throttling, two_factor
+from carebook import account_mail, accounts, audit, auth_events, throttling, two_factor, unit_of_work
 from carebook.access import allow
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
-from portal.auth import confirmed_enrolment, enrolment_context, form_status, sign_in
+from portal import sign_in
+from portal.auth import confirmed_enrolment, enrolment_context, form_status
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 SOURCE = "portal"
@@ -35,8 +36,7 @@ def _actor() -> audit.Actor:
 
 def _wrong_current_password(form, error: accounts.AccountError) -> None:
     db.session.rollback()
-    auth_events.record(db.session, auth_events.CURRENT_PASSWORD_FAILED, _user(), source=SOURCE, actor=_user())
-    db.session.commit()
+    auth_events.record_refusal(db.session, auth_events.CURRENT_PASSWORD_FAILED, _user(), source=SOURCE, actor=_user())
     form.current_password.errors.append(error.message)
 
 
@@ -71,8 +71,7 @@ def change_password():
                 db.session.rollback()
                 form.password.errors.append(error.message)
         else:
-            sign_in(user)  # every session ended, this one too: carry on in a new one
-            db.session.commit()
+            sign_in.start_session(user)  # every session ended, this one too: carry on in a new one
             flash("Your password is changed. You were signed out on every other device.", "success")
             return redirect(url_for("account.overview"))
     return render_template("account/password.html", form=form), form_status(form)
@@ -94,8 +93,8 @@ def change_email():
                 db.session.rollback()
                 form.email.errors.append(error.message)
         else:
-            db.session.commit()
-            account_mail.send_email_changed(current_app._get_current_object(), user, previous)
+            app = current_app._get_current_object()
+            unit_of_work.after_commit(lambda: account_mail.send_email_changed(app, user, previous))
             flash(f"Your email address is now {user.email}. Use it to log in from now on.", "success")
             return redirect(url_for("account.overview"))
     return render_template("account/email.html", form=form), form_status(form)
@@ -115,10 +114,9 @@ def enable_two_factor():
     form = EnrolForm()
     codes = confirmed_enrolment(user, form)
     if codes is not None:
-        db.session.commit()
         flash("Two-factor authentication is on.", "success")
         return render_template("account/recovery_codes.html", codes=codes, continue_url=url_for("account.overview"))
-    db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
+    # The secret shown is kept (committed with this answer) until a code confirms it.
     return render_template("account/enable_two_factor.html", form=form,
                            **enrolment_context(user, secret)), form_status(form)
 
@@ -142,7 +140,6 @@ def disable_two_factor():
             _wrong_current_password(form, error)
         else:
             two_factor.disable(db.session, user, source=SOURCE, actor=user)
-            db.session.commit()
             flash("Two-factor authentication is off.", "success")
             return redirect(url_for("account.overview"))
     return _overview(user, 400, disable_form=form)
@@ -164,7 +161,6 @@ def renew_recovery_codes():
             flash(error.message, "danger")
             return redirect(url_for("account.overview"))
         else:
-            db.session.commit()
             return render_template("account/recovery_codes.html", codes=codes,
                                    continue_url=url_for("account.overview"))
     return _overview(user, 400, renew_form=form)

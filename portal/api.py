@@ -16,22 +16,22 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, NoReturn
 
-from flask import Blueprint, abort, current_app, g, jsonify, request, session
-from flask_login import current_user, logout_user
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from carebook import accounts, audit, auth_events, throttling, two_factor
+from carebook import accounts, audit, throttling
 from carebook.access import allow, public
 from carebook.booking import BookingError, BookingService
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
+from carebook.services import booking_service
 from carebook.slots import Slot
-from carebook.web import booking_service
-from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User, UserSession
-from portal import openapi
+from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User
+from portal import openapi, sign_in
 from portal.api_schemas import (
     AppointmentDoctor,
     AppointmentList,
@@ -54,7 +54,6 @@ from portal.api_schemas import (
     UserOut,
     format_instant,
 )
-from portal.auth import sign_in
 
 bp = Blueprint("api", __name__)
 ACTOR_SOURCE = "api"
@@ -213,15 +212,6 @@ def _fresh_csrf_token() -> str:
     return generate_csrf()
 
 
-def _start_session(user) -> None:
-    """Sign ``user`` in on a new server-side session, ending this client's previous one."""
-    if current_user.is_authenticated and current_user.login_session_id:
-        previous = db.session.get(UserSession, current_user.login_session_id)
-        if previous is not None:
-            accounts.end_session(previous)
-    sign_in(user)
-
-
 def _add_days(day: date, days: int) -> date:
     try:
         return day + timedelta(days=days)
@@ -349,8 +339,7 @@ def register():
             full_name=data.full_name, date_of_birth=data.date_of_birth, phone=data.phone)
     except accounts.AccountError as error:
         _invalid({error.field or "email": [error.message]}, error.message)
-    _start_session(patient.user)
-    db.session.commit()
+    sign_in.start_session(patient.user)
     current_app.logger.info("patient %s registered through the API", patient.id)
     body = RegisterResponse(
         patient=PatientOut(id=patient.id, full_name=patient.user.full_name, email=patient.user.email,
@@ -368,17 +357,11 @@ def register():
                deduct_when=throttling.wrong_api_code, on_breach=throttling.audit_breach)
 def login():
     data: LoginRequest = _validate(LoginRequest, _json_body())
-    user = accounts.authenticate(db.session, data.email, data.password)
+    user = sign_in.check_password(data.email, data.password, source=ACTOR_SOURCE)
     if user is None:
-        auth_events.record(db.session, auth_events.LOGIN_FAILED, accounts.user_by_email(db.session, data.email),
-                           source=ACTOR_SOURCE)
-        db.session.commit()
         # Same answer whether or not the email has an account.
         raise ApiError(401, "invalid_credentials", "Email or password is not right.")
-    method = _second_factor(user, data.code)
-    _start_session(user)
-    auth_events.record(db.session, auth_events.LOGIN_SUCCEEDED, user, source=ACTOR_SOURCE, actor=user, method=method)
-    db.session.commit()
+    sign_in.finish(user, _second_factor(user, data.code), source=ACTOR_SOURCE)
     body = SessionResponse(user=UserOut(id=user.id, email=user.email, full_name=user.full_name, role=user.role),
                            csrf_token=_fresh_csrf_token())
     return _respond(200, _dump(body))
@@ -386,7 +369,7 @@ def login():
 
 def _second_factor(user, code: str | None) -> str:
     """How the sign-in is completed: "password" alone, or the second factor the account needs (else 401/403)."""
-    if not two_factor.needed_at_login(user):
+    if not sign_in.needs_second_factor(user):
         return "password"
     if not user.two_factor_enabled:
         raise ApiError(403, "two_factor_enrolment_required",
@@ -394,9 +377,8 @@ def _second_factor(user, code: str | None) -> str:
     if not code:
         raise ApiError(401, "second_factor_required",
                        "Send the code from your authenticator app (or a recovery code) as `code`.")
-    verified = two_factor.verify(db.session, user, code, source=ACTOR_SOURCE)
+    verified = sign_in.check_code(user, code, source=ACTOR_SOURCE)
     if verified is None:
-        db.session.commit()  # the failure's audit row
         raise ApiError(401, "invalid_second_factor", "The code is not right.")
     return verified.method
 
@@ -404,14 +386,7 @@ def _second_factor(user, code: str | None) -> str:
 @bp.route("/session", methods=["DELETE"])
 @allow(*Role)
 def logout():
-    user_session = db.session.get(UserSession, current_user.login_session_id)
-    if user_session is not None:
-        accounts.end_session(user_session)
-    user = current_user._get_current_object()
-    auth_events.record(db.session, auth_events.LOGOUT, user, source=ACTOR_SOURCE, actor=user)
-    db.session.commit()
-    logout_user()
-    session.clear()
+    sign_in.sign_out(source=ACTOR_SOURCE)
     return current_app.response_class(status=204)
 
 
@@ -511,8 +486,7 @@ def book():
         earlier = _store_result(user_id, key, fingerprint, status, body)
         if earlier is not None:
             return earlier
-    db.session.commit()
-    return _respond(status, body)
+    return _respond(status, body)  # committed with the booking, or alone after a refusal (the rollback above)
 
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
@@ -526,7 +500,6 @@ def cancel(appointment_id: int):
     except BookingError as error:
         db.session.rollback()
         return _respond(*_booking_error(error, service, None, None))
-    db.session.commit()
     return _respond(200, _appointment_body(appointment, service))
 
 
@@ -542,5 +515,4 @@ def reschedule(appointment_id: int):
     except BookingError as error:
         db.session.rollback()
         return _respond(*_booking_error(error, service, doctor_id, data.start_at))
-    db.session.commit()
     return _respond(200, _appointment_body(appointment, service))

@@ -13,15 +13,16 @@ import hashlib
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
 from markupsafe import Markup
 
-from carebook import account_mail, accounts, audit, auth_events, reset, throttling, totp, two_factor
+from carebook import account_mail, accounts, audit, auth_events, reset, throttling, totp, two_factor, unit_of_work
 from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from models import Role, User
+from portal import sign_in
 from portal.account_forms import CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
 from portal.forms import LoginForm, RegisterForm
 
@@ -47,14 +48,6 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def sign_in(user: User) -> None:
-    """Start a fresh session for ``user``: nothing from before the login survives (a pending step neither)."""
-    session.clear()
-    user_session = accounts.start_session(db.session, user)
-    user.login_session_id = user_session.id
-    login_user(user)
 
 
 # --------------------------------------------------------------------------- the pending second step
@@ -93,11 +86,6 @@ def pending_login() -> tuple[User | None, str | None]:
 def _start_again():
     flash("Please log in again: the sign-in took too long or was interrupted.", "info")
     return redirect(url_for("auth.login"))
-
-
-def _finish_sign_in(user: User, method: str) -> None:
-    sign_in(user)
-    auth_events.record(db.session, auth_events.LOGIN_SUCCEEDED, user, source=SOURCE, actor=user, method=method)
 
 
 def qr_code_svg(uri: str) -> Markup:
@@ -151,21 +139,16 @@ def index():
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        user = sign_in.check_password(form.email.data, form.password.data, source=SOURCE)
         if user is None:
-            auth_events.record(db.session, auth_events.LOGIN_FAILED,
-                               accounts.user_by_email(db.session, form.email.data), source=SOURCE)
-            db.session.commit()
             # Same words whether the email exists or not.
             form.password.errors.append("Email or password is not right.")
-        elif two_factor.needed_at_login(user):
+        elif sign_in.needs_second_factor(user):
             start_second_step(user, form.next.data)
             auth_events.record(db.session, auth_events.PASSWORD_ACCEPTED, user, source=SOURCE)
-            db.session.commit()
             return redirect(url_for("auth.second_factor" if user.two_factor_enabled else "auth.enrol"))
         else:
-            _finish_sign_in(user, "password")
-            db.session.commit()
+            sign_in.finish(user, "password", source=SOURCE)
             return redirect(safe_next(form.next.data) or home_url(user))
     return render_template("auth/login.html", form=form), form_status(form)
 
@@ -187,15 +170,13 @@ def second_factor():
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
     if form.validate_on_submit():
-        verified = two_factor.verify(db.session, user, form.code.data, source=SOURCE)
+        verified = sign_in.check_code(user, form.code.data, source=SOURCE)
         if verified is not None:
-            _finish_sign_in(user, verified.method)
-            db.session.commit()
+            sign_in.finish(user, verified.method, source=SOURCE)
             if verified.method == "recovery_code":
                 flash(f"You signed in with a recovery code; {verified.recovery_codes_left} left. "
                       "Make new ones on your account page if you are running out.", "warning")
             return redirect(safe_next(next_url) or home_url(user))
-        db.session.commit()  # the failure's audit row
         form.code.errors.append("That code is not right. Enter the current code from your app, "
                                 "or a recovery code you have not used yet.")
     return render_template("auth/code.html", form=form, user=user), form_status(form)
@@ -218,12 +199,11 @@ def enrol():
     form = EnrolForm()
     codes = confirmed_enrolment(user, form)
     if codes is not None:
-        _finish_sign_in(user, "enrolment")
-        db.session.commit()
+        sign_in.finish(user, "enrolment", source=SOURCE)
         flash("Two-factor authentication is on.", "success")
         return render_template("account/recovery_codes.html", codes=codes,
                                continue_url=safe_next(next_url) or home_url(user))
-    db.session.commit()  # the secret shown (kept until confirmed), a failure's audit row
+    # The secret shown is kept (committed with this answer) until a code confirms it.
     return render_template("auth/enrol.html", form=form, required=two_factor.is_required(user),
                            **enrolment_context(user, secret)), form_status(form)
 
@@ -231,14 +211,7 @@ def enrol():
 @bp.route("/logout", methods=["POST"])
 @allow(*Role)
 def logout():
-    user_session = g.get("user_session")
-    if user_session is not None:
-        accounts.end_session(user_session)
-    user = current_user._get_current_object()
-    auth_events.record(db.session, auth_events.LOGOUT, user, source=SOURCE, actor=user)
-    db.session.commit()
-    logout_user()
-    session.clear()
+    sign_in.sign_out(source=SOURCE)
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -259,8 +232,7 @@ def register():
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(error.message)
         else:
-            _finish_sign_in(patient.user, "registration")
-            db.session.commit()
+            sign_in.finish(patient.user, "registration", source=SOURCE)
             current_app.logger.info("patient %s registered", patient.id)
             flash("Welcome! Your account is ready. Choose a doctor to book an appointment.", "success")
             return redirect(url_for("patient.doctors"))
@@ -282,9 +254,9 @@ def forgot_password():
     if form.validate_on_submit():
         link = reset.request_reset(db.session, form.email.data, lifetime=lifetime,
                                    base_url=current_app.config["BASE_URL"], source=SOURCE)
-        db.session.commit()
         if link is not None:
-            account_mail.send_reset_link(current_app._get_current_object(), link)
+            app = current_app._get_current_object()
+            unit_of_work.after_commit(lambda: account_mail.send_reset_link(app, link))
         return render_template("auth/reset_sent.html", minutes=int(lifetime.total_seconds() // 60))
     status = 200 if request.method == "GET" else 400
     return render_template("auth/forgot.html", form=form), status
@@ -312,7 +284,6 @@ def reset_password():
             db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             flash("Your new password is set. Log in with it now.", "success")

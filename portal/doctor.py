@@ -26,7 +26,7 @@ from carebook.availability import (AddTimeOff, AvailabilityService, Change, DayP
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import availability_service, booking_service
 from models import Appointment, AppointmentStatus, Doctor, Role, TimeOff, User
 from portal.doctor_forms import (WEEKDAY_FIELDS, AppointmentLengthForm, ConfirmChangeForm, OneOffForm,
                                  OutcomeForm, TimeOffForm, WeeklyHoursForm)
@@ -39,11 +39,6 @@ CONFIRM_MAX_AGE_SECONDS = 3600
 #: Dates further than this from today in a query string are ignored (and keep date arithmetic safe).
 BROWSABLE = timedelta(days=5 * 366)
 OWN = {"doctor_id": None}
-
-
-def availability_service() -> AvailabilityService:
-    return AvailabilityService(db.session, current_app.config["CLINIC"].timezone,
-                               current_app.config["BOOKING_POLICY"])
 
 
 def _actor() -> audit.Actor:
@@ -166,7 +161,6 @@ def outcome(appointment_id: int):
         db.session.rollback()
         flash(error.message, "danger")
     else:
-        db.session.commit()
         label = "completed" if status is AppointmentStatus.COMPLETED else "a no-show"
         flash(f"{timefmt.format_datetime(appointment.start_at, booking_service().timezone)} "
               f"with {appointment.patient.name} marked as {label}.", "success")
@@ -364,7 +358,6 @@ def _submit(change: Change, doctor: Doctor, invalid_page):
     except InvalidChange as invalid:
         db.session.rollback()
         return invalid_page(invalid)
-    db.session.commit()
     flash(f"Saved: {_describe(change)}.", "success")
     return redirect(_page_of(change, doctor))
 
@@ -423,7 +416,6 @@ def confirm_change(doctor_id: int | None):
             form.reason.errors = [*form.reason.errors, *invalid.messages("reason")]
             return _confirmation_page(doctor, change, service.affected_appointments(change), form, status=400)
         return _flash_problems(doctor, _endpoint_of(change))(invalid)
-    db.session.commit()
     message = f"Saved: {_describe(change)}."
     if result.flagged:
         message += f" {_count(result.flagged)} kept and flagged for the clinic's staff to contact the patients."

@@ -12,7 +12,7 @@ from carebook.access import allow
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Doctor, Role
 from portal.forms import BookingForm, ConfirmForm
 
@@ -117,7 +117,7 @@ def book(doctor_id: int):
 
 
 def _submit_slot_form(form: BookingForm, action) -> tuple[Appointment | None, int]:
-    """Run ``action(start_at)`` for a valid form and commit; else record why not.
+    """Run ``action(start_at)`` for a valid form (the edge commits it); else record why not.
 
     Returns the appointment on success, or None and the HTTP status for the re-rendered page.
     """
@@ -133,7 +133,6 @@ def _submit_slot_form(form: BookingForm, action) -> tuple[Appointment | None, in
         db.session.rollback()
         flash(_conflict_message(error, start_at), "danger")
         return None, 409 if error.kind == "conflict" else 422
-    db.session.commit()
     return appointment, 200
 
 
@@ -187,7 +186,6 @@ def cancel(appointment_id: int):
         db.session.rollback()
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash("Your appointment has been cancelled.", "success")
     return redirect(url_for("patient.appointments"))
 
