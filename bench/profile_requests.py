@@ -3,12 +3,12 @@
     .venv/bin/python bench/profile_requests.py [--requests 200] [--profile slots]
                                                [--keep-database | --database NAME]
 
-Seeds a clinic the way bench/http_bench.py does (or reuses one kept with ``--keep-database``),
-signs a load-test patient in through the API, then sends each request kind many times through
-Flask's test client and prints, per request: wall time, this process's CPU time, and SQL
-statements. ``--profile KIND`` runs that kind under pyinstrument and prints the call tree
-(``.venv/bin/pip install pyinstrument``). It is the quick loop for optimising; the figures that
-count are http_bench.py's, under gunicorn.
+Seeds a clinic the way the HTTP benchmark (bench/http_bench/) does (or reuses one kept with
+``--keep-database``), signs a load-test patient in through the API, then sends each request kind
+many times through Flask's test client and prints, per request: wall time, this process's CPU
+time, and SQL statements. ``--profile KIND`` runs that kind under pyinstrument and prints the
+call tree (``.venv/bin/pip install pyinstrument``). It is the quick loop for optimising; the
+figures that count are the HTTP benchmark's, under gunicorn.
 """
 from __future__ import annotations
 
@@ -24,16 +24,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import http_bench  # noqa: E402
+from bench.http_bench import seeding, settings  # noqa: E402
 
 KINDS = ("trivial", "signed-in", "slots", "doctors", "booking", "appointments")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", http_bench.DEFAULT_SERVER_URL))
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", settings.DEFAULT_SERVER_URL))
     parser.add_argument("--database", help="reuse this already seeded database (made with --keep-database)")
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--requests", type=int, default=200)
@@ -43,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sql", action="store_true", help="print the statements that took the most time")
     parser.add_argument("--profile", choices=KINDS, help="print a pyinstrument tree for this kind")
     args = parser.parse_args()
-    # The seeding options http_bench.seed_clinic reads, at their defaults.
+    # The seeding options seeding.seed_clinic reads, at their defaults.
     args.doctors, args.seed_patients, args.patients, args.history_days = 20, 2000, 4, 180
     args.booked_share, args.seed = 0.6, 20260301
     return args
@@ -58,11 +57,11 @@ def main() -> int:
     env = {
         "CAREBOOK_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
         "CAREBOOK_INSTANCE_PATH": tempfile.mkdtemp(prefix="carebook-profile-"),
-        "CLINIC_TIMEZONE": http_bench.TIMEZONE, "BOOKING_HORIZON_DAYS": str(http_bench.HORIZON_DAYS),
-        "BOOKING_MIN_NOTICE_MINUTES": str(http_bench.MIN_NOTICE_MINUTES), "RATELIMIT_ENABLED": "false",
+        "CLINIC_TIMEZONE": settings.TIMEZONE, "BOOKING_HORIZON_DAYS": str(settings.HORIZON_DAYS),
+        "BOOKING_MIN_NOTICE_MINUTES": str(settings.MIN_NOTICE_MINUTES), "RATELIMIT_ENABLED": "false",
     }
     if not args.database:
-        info = http_bench.prepare_database(args.database_url, name, env, args)
+        info = seeding.prepare_database(args.database_url, name, env, args)
         doctor_ids, email = info.doctor_ids, info.patient_emails[0]
         print(f"  seeded {name}" + (" (kept: pass --database to reuse it)" if args.keep_database else ""))
     else:
@@ -71,7 +70,7 @@ def main() -> int:
         return run(args, env, doctor_ids, email, event)
     finally:
         if not args.database and not args.keep_database:
-            http_bench.drop_database(args.database_url, name)
+            seeding.drop_database(args.database_url, name)
 
 
 def run(args, env, doctor_ids, email, event) -> int:
@@ -85,7 +84,7 @@ def run(args, env, doctor_ids, email, event) -> int:
     # Production settings make the test client speak https, where CSRF checks the Referer too.
     client.environ_base["HTTP_REFERER"] = "https://localhost/"
     token = client.get("/api/csrf-token").get_json()["csrf_token"]
-    response = client.post("/api/session", json={"email": email, "password": http_bench.LOAD_PASSWORD},
+    response = client.post("/api/session", json={"email": email, "password": settings.LOAD_PASSWORD},
                            headers={"X-CSRFToken": token})
     assert response.status_code == 200, response.get_data(as_text=True)
     token = response.get_json()["csrf_token"]
@@ -107,7 +106,7 @@ def run(args, env, doctor_ids, email, event) -> int:
         event.listen(db.engine, "before_cursor_execute", before)
         event.listen(db.engine, "after_cursor_execute", after)
         today = utcnow().astimezone(app.config["CLINIC"].timezone).date()
-    first, last = today + timedelta(days=1), today + timedelta(days=http_bench.SLOT_DAYS)
+    first, last = today + timedelta(days=1), today + timedelta(days=settings.SLOT_DAYS)
     free = []
     for doctor_id in doctor_ids:
         response = client.get(f"/api/doctors/{doctor_id}/slots?from={today + timedelta(days=3)}"

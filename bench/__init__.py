@@ -1,0 +1,1 @@
+"""Benchmark scripts that print figures (see bench/README.md); no timing assertions live in tests."""
