@@ -23,7 +23,7 @@ from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.passwords import hash_password
 from models import Appointment, AppointmentStatus, Patient, Role, TimeOff, User, WeeklyHours
-from portal.auth import sign_in
+from portal import sign_in
 
 from .settings import HORIZON_DAYS, LOAD_PASSWORD, RUSH_CLIENTS
 
@@ -86,14 +86,14 @@ def mint_sessions(app, user_ids: list[int]) -> list[tuple[str, str]]:
     A rush needs hundreds of signed-in patients; signing each in through the API would cost
     an argon2 verification apiece and run into the sign-in throttle. So, in a request
     context of the benchmark's own app (same SECRET_KEY as the server), the portal's own
-    sign_in() starts a real server-side session, and the app's session interface writes
+    sign_in.start_session() starts a real server-side session, and the app's session interface writes
     the cookie the browser would get.
     """
     minted = []
     for user_id in user_ids:
         with app.test_request_context("/", base_url="https://localhost"):
             g.pop("csrf_token", None)  # the app context (and its g) outlives each request context here
-            sign_in(db.session.get(User, user_id))
+            sign_in.start_session(db.session.get(User, user_id))
             token = generate_csrf()
             response = app.response_class()
             app.session_interface.save_session(app, flask_session, response)
