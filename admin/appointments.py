@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, select
 from sqlalchemy.orm import aliased
 
 from admin.base import StaffModelView, actor, link, local_datetime
@@ -180,10 +180,3 @@ def flagged_appointments(limit: int = 50) -> list[Appointment]:
         select(Appointment).where(Appointment.needs_attention, Appointment.status == AppointmentStatus.BOOKED,
                                   Appointment.end_at > utcnow())
         .order_by(Appointment.start_at).limit(limit)).all()
-
-
-def count_flagged() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Appointment).where(
-            Appointment.needs_attention, Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.end_at > utcnow())) or 0

@@ -95,9 +95,5 @@ def link(url: str, text: str, css_class: str = "") -> Markup:
     return Markup('<a href="{}">{}</a>').format(url, text)
 
 
-def yes_no(value: bool) -> str:
-    return "Yes" if value else "No"
-
-
 def format_local_datetime(view, context, model, name) -> str:
     return local_datetime(getattr(model, name))

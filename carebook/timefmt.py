@@ -1,7 +1,7 @@
 """Showing instants in the clinic's time zone, the way people read them ("Tue 2 Dec, 09:30")."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 
@@ -33,8 +33,3 @@ def part_of_day(instant: datetime, tz: ZoneInfo) -> str:
     if hour < 17:
         return "Afternoon"
     return "Evening"
-
-
-def parse_local(day: date, clock: time, tz: ZoneInfo) -> datetime:
-    """A local wall time as a UTC instant (fold=0 for an hour that happens twice)."""
-    return datetime.combine(day, clock, tz).astimezone(timezone.utc)
