@@ -7,28 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from carebook import audit, booking, clock
-from carebook.web import booking_service
 from models import Appointment, AppointmentStatus, AuditEntry, DateOverride
 from tests.factories import add_time_off, make_doctor, make_patient
 
 UTC = timezone.utc
 # Tue 2 June 2026, 10:00 in London (BST) — bookable from the default frozen "now".
 TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def service(app):
-    return booking_service()
-
-
-@pytest.fixture
-def doctor(app):
-    return make_doctor()
-
-
-@pytest.fixture
-def patient(app):
-    return make_patient()
 
 
 def actor_for(patient):
@@ -188,16 +172,6 @@ def test_failed_reschedule_changes_nothing(service, session, doctor, patient):
     assert session.get(Appointment, appointment.id).start_at == TUESDAY_10
     assert session.scalar(select(func.count()).select_from(AuditEntry)
                           .where(AuditEntry.action == "appointment.rescheduled")) == 0
-
-
-def test_listeners_hear_every_change_in_the_same_transaction(service, doctor, patient, monkeypatch):
-    heard = []
-    monkeypatch.setattr(booking, "listeners", [lambda s, event, a, previous: heard.append((event, a.id, previous))])
-    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
-    service.reschedule(actor_for(patient), appointment, TUESDAY_10 + timedelta(hours=1))
-    service.cancel(actor_for(patient), appointment)
-    assert heard == [("booked", appointment.id, None), ("rescheduled", appointment.id, TUESDAY_10),
-                     ("cancelled", appointment.id, None)]
 
 
 def test_slots_across_the_spring_daylight_saving_change_keep_local_hours(service, patient):
