@@ -125,6 +125,8 @@ class BookingService(SlotFinder):
         the flag with :meth:`clear_attention`, or by moving or cancelling the appointment.
         """
         self._lock_doctor(appointment.doctor)
+        if appointment.status is not AppointmentStatus.BOOKED:
+            raise NotBooked()
         appointment.needs_attention = True
         self.session.flush()
         self._record(actor, "flagged", appointment, why=why, **details)

@@ -217,6 +217,24 @@ def test_cancelled_appointment_cannot_get_an_outcome(service, doctor, patient):
         service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.COMPLETED)
 
 
+def test_flagging_keeps_the_appointment_booked_and_audits_why(service, session, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    service.flag_for_attention(audit.Actor(doctor.user, "portal"), appointment, why="availability_changed",
+                               change="availability.one_off_set")
+    assert appointment.is_booked and appointment.needs_attention is True
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "appointment.flagged"))
+    assert (entry.entity_id, entry.details) == (appointment.id, {"why": "availability_changed",
+                                                                 "change": "availability.one_off_set"})
+
+
+def test_a_cancelled_appointment_cannot_be_flagged(service, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    service.cancel(actor_for(patient), appointment)
+    with pytest.raises(booking.NotBooked):
+        service.flag_for_attention(audit.Actor(doctor.user, "portal"), appointment, why="availability_changed")
+    assert appointment.needs_attention is False
+
+
 def test_next_free_slot_is_the_first_of_the_free_list(service, doctor, patient):
     first, last = service.bookable_days()
     service.book(actor_for(patient), doctor=doctor, patient=patient,
