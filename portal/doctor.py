@@ -8,9 +8,7 @@ rules live in carebook.availability and carebook.booking; the edge commits once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,10 +17,11 @@ from sqlalchemy import select
 
 from carebook import audit, timefmt
 from carebook.access import allow
-from carebook.availability import (AddTimeOff, AvailabilityService, Change, DayPlan, InvalidChange,
+from carebook.availability import (AddTimeOff, AvailabilityService, Change, InvalidChange,
                                    NeedsConfirmation, RemoveOneOff, RemoveTimeOff, RemoveWeeklyHours,
                                    SetAppointmentLength, SetOneOff, SetWeeklyHours, decode_change,
                                    encode_change, format_range)
+from carebook.availability.calendar_view import day_summary, month_overview, week_grid
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
@@ -118,7 +117,7 @@ def schedule(doctor_id: int | None):
     today = service.today()
     day = _requested_day("day", today) or today
     plan = service.plan(doctor, day, day)[0]
-    return _render("doctor/schedule.html", doctor, day=day, plan=plan, summary=_day_summary(plan, service.timezone),
+    return _render("doctor/schedule.html", doctor, day=day, plan=plan, summary=day_summary(plan, service.timezone),
                    previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1), now=utcnow(),
                    outcome_form=OutcomeForm(formdata=None))
 
@@ -134,7 +133,7 @@ def week(doctor_id: int | None):
     monday = chosen - timedelta(days=chosen.weekday())
     plans = service.plan(doctor, monday, monday + timedelta(days=6))
     return _render("doctor/week.html", doctor, monday=monday, grid=week_grid(plans, service.timezone),
-                   month=_month_overview(service, doctor, monday + timedelta(days=3), monday),
+                   month=month_overview(service, doctor, monday + timedelta(days=3), monday),
                    previous_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
 
 
@@ -430,11 +429,8 @@ def _count(appointments: list) -> str:
 
 
 def _endpoint_of(change: Change) -> str:
-    if isinstance(change, (SetOneOff, RemoveOneOff)):
-        return "doctor.one_offs"
-    if isinstance(change, (AddTimeOff, RemoveTimeOff)):
-        return "doctor.time_off"
-    return "doctor.hours"
+    # The calendar's pages are named after the sections a change edits.
+    return f"doctor.{change.section}"
 
 
 def _page_of(change: Change, doctor: Doctor) -> str:
@@ -443,42 +439,7 @@ def _page_of(change: Change, doctor: Doctor) -> str:
 
 def _describe(change: Change) -> str:
     """The change in a sentence, for flashes and the confirmation page."""
-    day = timefmt.format_date
-    if isinstance(change, SetWeeklyHours):
-        days = "; ".join(f"{WEEKDAY_SHORT[number]} {', '.join(format_range(r) for r in sorted(ranges))}"
-                         for number, ranges in sorted(change.ranges.items()) if ranges)
-        return f"weekly hours from {day(change.valid_from)}: {days}"
-    if isinstance(change, RemoveWeeklyHours):
-        return f"the weekly hours planned from {day(change.valid_from)} removed"
-    if isinstance(change, SetAppointmentLength):
-        buffer = f" with {change.buffer_minutes} minutes between" if change.buffer_minutes else ""
-        return f"appointments of {change.appointment_minutes} minutes{buffer}"
-    if isinstance(change, SetOneOff):
-        hours = ", ".join(format_range(r) for r in change.ranges)
-        if change.adds_to_usual:
-            return f"extra hours on {day(change.on_date)}: {hours}"
-        return f"{day(change.on_date)}: " + (f"only {hours}" if hours else "closed all day")
-    if isinstance(change, RemoveOneOff):
-        return f"the one-off change on {day(change.on_date)} removed (usual hours apply)"
-    if isinstance(change, AddTimeOff):
-        start = day(change.start_date) + (f" {change.start_time:%H:%M}" if change.start_time else "")
-        end = day(change.end_date) + (f" {change.end_time:%H:%M}" if change.end_time else "")
-        if change.start_date == change.end_date and not (change.start_time or change.end_time):
-            return f"time off on {start}"
-        if change.start_date == change.end_date:
-            return (f"time off on {day(change.start_date)} from {_clock(change.start_time, '00:00')} "
-                    f"until {_clock(change.end_time, 'the end of the day')}")
-        return f"time off from {start} until {end}" + ("" if change.end_time else " (whole day)")
-    if isinstance(change, RemoveTimeOff):
-        return "time off removed"
-    raise TypeError(change)
-
-
-def _clock(value, otherwise: str) -> str:
-    return f"{value:%H:%M}" if value is not None else otherwise
-
-
-WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    return change.describe()
 
 
 def _attach_range_errors(invalid: InvalidChange, prefix: str, ranges, filled: list[tuple[int, tuple]]) -> None:
@@ -488,156 +449,3 @@ def _attach_range_errors(invalid: InvalidChange, prefix: str, ranges, filled: li
         if messages:
             end = ranges.entries[row].form.end
             end.errors = [*end.errors, *messages]
-
-
-# --------------------------------------------------------------------------- week grid
-
-
-UNIT_MINUTES = 5
-#: Tallest piece of a day column, in units; doctor.css has a height class for 1..CHUNK_UNITS.
-CHUNK_UNITS = 48
-DEFAULT_HOURS = (8, 18)
-
-
-@dataclass
-class Piece:
-    """A stretch of one day column: its height in units and what it shows."""
-
-    units: int
-    state: str  # closed, working, one-off, time-off or appointments
-    appointments: list[Appointment] = field(default_factory=list)
-    continued: bool = False  # the lower part of a stretch taller than CHUNK_UNITS
-
-
-@dataclass
-class DayColumn:
-    plan: DayPlan
-    summary: list[str]
-    pieces: list[Piece]
-
-
-@dataclass
-class WeekGrid:
-    hours: list[str]  # the label at the top of each hour
-    end_label: str
-    days: list[DayColumn]
-
-
-def _wall_minutes(instant: datetime, day: date, tz: ZoneInfo) -> int:
-    """Minutes after local midnight of ``day`` on the wall clock (clamped to the day)."""
-    local = instant.astimezone(tz)
-    if local.date() < day:
-        return 0
-    if local.date() > day:
-        return 24 * 60
-    return local.hour * 60 + local.minute
-
-
-def week_grid(plans: list[DayPlan], tz: ZoneInfo) -> WeekGrid:
-    """Lay out a week: days across, wall-clock time down, in 5-minute units.
-
-    Every column spans the same hours (08:00-18:00, widened to the week's hours and
-    appointments), so the columns line up with the hour labels.
-    """
-    spans = [(_wall_minutes(s, p.day, tz), _wall_minutes(e, p.day, tz)) for p in plans
-             for s, e in [*p.working, *((a.start_at, a.end_at) for a in p.appointments)]]
-    first = min([DEFAULT_HOURS[0] * 60, *(s for s, _e in spans)]) // 60 * 60
-    last = -(-max([DEFAULT_HOURS[1] * 60, *(e for _s, e in spans)]) // 60) * 60
-    return WeekGrid(hours=[f"{minute // 60:02d}:00" for minute in range(first, last, 60)],
-                    end_label=f"{last // 60 % 24:02d}:00",
-                    days=[DayColumn(p, _day_summary(p, tz), _pieces(p, tz, first, last)) for p in plans])
-
-
-def _pieces(plan: DayPlan, tz: ZoneInfo, first: int, last: int) -> list[Piece]:
-    units = (last - first) // UNIT_MINUTES
-
-    def unit_span(start: datetime, end: datetime) -> tuple[int, int]:
-        a = (_wall_minutes(start, plan.day, tz) - first) // UNIT_MINUTES
-        b = -(-(_wall_minutes(end, plan.day, tz) - first) // UNIT_MINUTES)
-        a = min(max(a, 0), units - 1)
-        return a, min(max(b, a + 1), units)
-
-    working = [(_wall_minutes(s, plan.day, tz), _wall_minutes(e, plan.day, tz)) for s, e in plan.working]
-    away = [(_wall_minutes(r.start_at, plan.day, tz), _wall_minutes(r.end_at, plan.day, tz)) for r in plan.time_off]
-    working_state = "one-off" if plan.one_off is not None else "working"
-
-    def state(unit: int) -> str:
-        middle = first + unit * UNIT_MINUTES + UNIT_MINUTES / 2
-        if any(a <= middle < b for a, b in away):
-            return "time-off"
-        if any(a <= middle < b for a, b in working):
-            return working_state
-        return "closed"
-
-    # Appointments that share a unit are shown in one block (only cancelled ones could overlap).
-    blocks: list[tuple[int, int, list[Appointment]]] = []
-    for appointment in plan.appointments:
-        a, b = unit_span(appointment.start_at, appointment.end_at)
-        if blocks and a < blocks[-1][1]:
-            blocks[-1] = (blocks[-1][0], max(b, blocks[-1][1]), blocks[-1][2] + [appointment])
-        else:
-            blocks.append((a, b, [appointment]))
-    starts = {a: (b, items) for a, b, items in blocks}
-
-    pieces: list[Piece] = []
-    unit = 0
-    while unit < units:
-        if unit in starts:
-            end, items = starts[unit]
-            pieces.append(Piece(end - unit, "appointments", items))
-            unit = end
-            continue
-        current, end = state(unit), unit + 1
-        while end < units and end not in starts and state(end) == current:
-            end += 1
-        pieces.append(Piece(end - unit, current))
-        unit = end
-    return [chunk for piece in pieces for chunk in _chunks(piece)]
-
-
-def _chunks(piece: Piece) -> list[Piece]:
-    if piece.units <= CHUNK_UNITS:
-        return [piece]
-    head = Piece(CHUNK_UNITS, piece.state, piece.appointments, piece.continued)
-    return [head, *_chunks(Piece(piece.units - CHUNK_UNITS, piece.state, [], True))]
-
-
-def _day_summary(plan: DayPlan, tz: ZoneInfo) -> list[str]:
-    """The day in words: hours, one-off change, time off (for phones and screen readers)."""
-    lines = []
-    if plan.working:
-        hours = ", ".join(f"{timefmt.format_time(s, tz)}–{timefmt.format_time(e, tz)}" for s, e in plan.working)
-        lines.append(("One-off hours " if plan.one_off is not None else "Hours ") + hours)
-    else:
-        lines.append("Closed (one-off change)" if plan.one_off is not None else "Not working")
-    for row in plan.time_off:
-        start, end = _wall_minutes(row.start_at, plan.day, tz), _wall_minutes(row.end_at, plan.day, tz)
-        when = "all day" if (start, end) == (0, 24 * 60) else \
-            f"{start // 60:02d}:{start % 60:02d}–{end // 60 % 24:02d}:{end % 60:02d}"
-        lines.append(f"Time off {when}" + (f" ({row.reason})" if row.reason else ""))
-    return lines
-
-
-@dataclass
-class MonthDay:
-    day: date
-    count: int
-    in_month: bool
-
-
-def _month_overview(service: AvailabilityService, doctor: Doctor, in_month: date, shown_monday: date) -> dict:
-    first = in_month.replace(day=1)
-    next_month = (first + timedelta(days=32)).replace(day=1)
-    grid_start = first - timedelta(days=first.weekday())
-    grid_end = next_month - timedelta(days=1)
-    grid_end += timedelta(days=6 - grid_end.weekday())
-    counts = service.appointment_counts(doctor, grid_start, grid_end)
-    weeks = []
-    monday = grid_start
-    while monday <= grid_end:
-        weeks.append((monday, [MonthDay(monday + timedelta(days=n), counts.get(monday + timedelta(days=n), 0),
-                                        (monday + timedelta(days=n)).month == first.month) for n in range(7)]))
-        monday += timedelta(days=7)
-    previous_month = (first - timedelta(days=1)).replace(day=1)
-    return {"first": first, "weeks": weeks, "shown_monday": shown_monday,
-            "previous": previous_month, "next": next_month}

@@ -61,14 +61,13 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     environment). A bad setting raises ConfigError now, not on the first booking.
     Calling it again (tests) replaces the settings.
     """
-    from carebook import booking
+    from carebook.booking.signals import appointment_changed
     from reminders.cli import reminders_cli
     from reminders.outbox import record_booking_event
 
     settings = load_settings(app.config, os.environ if env is None else env, app.instance_path)
     app.extensions["reminders"] = ReminderState(app=app, settings=settings)
-    # One module-level listener for every app: it finds the current app's settings itself,
-    # so apps created one after another (tests) never register it twice.
-    if record_booking_event not in booking.listeners:
-        booking.listeners.append(record_booking_event)
+    # One module-level receiver for every app: it finds the current app's settings itself,
+    # and blinker connects it once however many apps are created (tests).
+    appointment_changed.connect(record_booking_event)
     app.cli.add_command(reminders_cli)

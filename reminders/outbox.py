@@ -32,7 +32,7 @@ EVENT_KINDS = {
 
 def record_booking_event(session: Session, event: str, appointment: Appointment,
                          previous_start_at: datetime | None) -> None:
-    """The listener registered in ``carebook.booking.listeners``."""
+    """The receiver of ``carebook.booking.signals.appointment_changed`` (sender: the session)."""
     app = current_app._get_current_object()
     if "reminders" not in app.extensions:
         return  # an app built without the reminder path

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from carebook import booking
+from carebook.booking.signals import appointment_changed
 from carebook.extensions import db
 from models import OutboxKind, OutboxMessage, OutboxStatus
 from reminders.outbox import record_booking_event
@@ -58,4 +58,4 @@ def test_listener_is_registered_once_however_many_apps_are_created(app, database
 
     create_app(env={"DATABASE_URL": database_url, "CAREBOOK_INSTANCE_PATH": str(tmp_path / "second")})
     create_app(env={"DATABASE_URL": database_url, "CAREBOOK_INSTANCE_PATH": str(tmp_path / "third")})
-    assert booking.listeners.count(record_booking_event) == 1
+    assert list(appointment_changed.receivers_for(db.session)).count(record_booking_event) == 1

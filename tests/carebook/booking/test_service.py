@@ -7,28 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from carebook import audit, booking, clock
-from carebook.web import booking_service
 from models import Appointment, AppointmentStatus, AuditEntry, DateOverride
 from tests.factories import add_time_off, make_doctor, make_patient
 
 UTC = timezone.utc
 # Tue 2 June 2026, 10:00 in London (BST) — bookable from the default frozen "now".
 TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def service(app):
-    return booking_service()
-
-
-@pytest.fixture
-def doctor(app):
-    return make_doctor()
-
-
-@pytest.fixture
-def patient(app):
-    return make_patient()
 
 
 def actor_for(patient):
@@ -190,16 +174,6 @@ def test_failed_reschedule_changes_nothing(service, session, doctor, patient):
                           .where(AuditEntry.action == "appointment.rescheduled")) == 0
 
 
-def test_listeners_hear_every_change_in_the_same_transaction(service, doctor, patient, monkeypatch):
-    heard = []
-    monkeypatch.setattr(booking, "listeners", [lambda s, event, a, previous: heard.append((event, a.id, previous))])
-    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
-    service.reschedule(actor_for(patient), appointment, TUESDAY_10 + timedelta(hours=1))
-    service.cancel(actor_for(patient), appointment)
-    assert heard == [("booked", appointment.id, None), ("rescheduled", appointment.id, TUESDAY_10),
-                     ("cancelled", appointment.id, None)]
-
-
 def test_slots_across_the_spring_daylight_saving_change_keep_local_hours(service, patient):
     clock.freeze(datetime(2026, 3, 25, 12, 0, tzinfo=UTC))
     doctor = make_doctor(weekly={weekday: [(time(9), time(12))] for weekday in range(7)})
@@ -241,6 +215,24 @@ def test_cancelled_appointment_cannot_get_an_outcome(service, doctor, patient):
     clock.freeze(TUESDAY_10 + timedelta(minutes=5))
     with pytest.raises(booking.NotBooked):
         service.mark_outcome(audit.Actor(doctor.user, "portal"), appointment, AppointmentStatus.COMPLETED)
+
+
+def test_flagging_keeps_the_appointment_booked_and_audits_why(service, session, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    service.flag_for_attention(audit.Actor(doctor.user, "portal"), appointment, why="availability_changed",
+                               change="availability.one_off_set")
+    assert appointment.is_booked and appointment.needs_attention is True
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "appointment.flagged"))
+    assert (entry.entity_id, entry.details) == (appointment.id, {"why": "availability_changed",
+                                                                 "change": "availability.one_off_set"})
+
+
+def test_a_cancelled_appointment_cannot_be_flagged(service, doctor, patient):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    service.cancel(actor_for(patient), appointment)
+    with pytest.raises(booking.NotBooked):
+        service.flag_for_attention(audit.Actor(doctor.user, "portal"), appointment, why="availability_changed")
+    assert appointment.needs_attention is False
 
 
 def test_next_free_slot_is_the_first_of_the_free_list(service, doctor, patient):

@@ -1,0 +1,250 @@
+"""The booking service: the one place where appointments are made, moved, cancelled, marked and flagged.
+
+Every entry point (portal, JSON API, staff console, CLI, the availability service)
+goes through :class:`BookingService`. It works inside the caller's transaction: it
+takes the doctor's row lock, re-checks the request against the availability as it is
+now, writes the appointment and its audit row, and announces the change on
+:data:`~carebook.booking.signals.appointment_changed` (the reminder outbox listens
+there) in the same transaction. It flushes but never commits; the edge commits once.
+The database's overlap constraints are the last word, and a violation comes back as
+the same clean conflict as the service's own check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import scoped_session
+
+from carebook import audit, slots
+from carebook.booking.constraints import overlap_error
+from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NotBooked, NotStartedYet,
+                                     OutsideAvailability, OutsideBookingWindow, SlotTaken)
+from carebook.booking.free_slots import ONE_DAY, SlotFinder
+from carebook.booking.signals import appointment_changed
+from carebook.clock import utcnow
+from models import Appointment, AppointmentStatus, Doctor, Patient
+
+
+@dataclass
+class BookingService(SlotFinder):
+    """Reads calendars as :class:`SlotFinder` does, and makes every change to appointments."""
+
+    # (transaction, doctor ids) locked in it by lock_doctor(), so book() does not lock them again.
+    _locked: tuple[object, set[int]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def book(self, actor: audit.Actor, *, doctor: Doctor, patient: Patient, start_at: datetime,
+             reason: str = "", allow_outside_hours: bool = False, override_note: str = "") -> Appointment:
+        """Book ``patient`` with ``doctor`` at ``start_at``, or raise a BookingError.
+
+        ``allow_outside_hours`` (staff only, with ``override_note`` for the audit log)
+        books a time outside the doctor's hours; it never allows an overlap.
+        """
+        start_at = _as_utc(start_at)
+        self._lock_doctor(doctor)
+        end_at = self._check_bookable(doctor, start_at, allow_outside_hours=allow_outside_hours)
+        appointment = Appointment(doctor=doctor, patient=patient, start_at=start_at, end_at=end_at,
+                                  reason=reason.strip(), created_by_id=actor.user_id,
+                                  status=AppointmentStatus.BOOKED)
+        self.session.add(appointment)
+        self._flush_checking_overlaps()
+        self._record(actor, "booked", appointment, doctor_id=doctor.id, patient_id=patient.id,
+                     start_at=start_at.isoformat(), end_at=end_at.isoformat(),
+                     **({"outside_hours_note": override_note} if allow_outside_hours else {}))
+        return appointment
+
+    def reschedule(self, actor: audit.Actor, appointment: Appointment, new_start_at: datetime, *,
+                   enforce_cutoff: bool = True, allow_outside_hours: bool = False,
+                   override_note: str = "", reason: str = "") -> Appointment:
+        """Move a booked appointment to a new time of the same doctor, atomically.
+
+        The appointment keeps its id; its old time is free again in the same
+        transaction, so either the move happens whole or nothing changes.
+        """
+        new_start_at = _as_utc(new_start_at)
+        self._check_changeable(appointment, enforce_cutoff)
+        self._lock_doctor(appointment.doctor)
+        self.session.refresh(appointment)
+        self._check_changeable(appointment, enforce_cutoff)
+        previous_start_at = appointment.start_at
+        end_at = self._check_bookable(appointment.doctor, new_start_at, allow_outside_hours=allow_outside_hours,
+                                      exclude_appointment_id=appointment.id)
+        appointment.start_at, appointment.end_at = new_start_at, end_at
+        appointment.needs_attention = False
+        self._flush_checking_overlaps()
+        self._record(actor, "rescheduled", appointment, previous_start_at=previous_start_at,
+                     start_at=new_start_at.isoformat(), end_at=end_at.isoformat(),
+                     **({"note": reason.strip()} if reason.strip() else {}),
+                     **({"outside_hours_note": override_note} if allow_outside_hours else {}))
+        return appointment
+
+    def cancel(self, actor: audit.Actor, appointment: Appointment, *, reason: str = "",
+               enforce_cutoff: bool = True) -> Appointment:
+        self._check_changeable(appointment, enforce_cutoff)
+        # Every change to a doctor's appointments takes the doctor's lock first, so the database's
+        # own write to the doctor's row (calendar_version, migration 0004) never waits in the
+        # opposite order to a booking's.
+        self._lock_doctor(appointment.doctor)
+        self.session.refresh(appointment)
+        self._check_changeable(appointment, enforce_cutoff)
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at = utcnow()
+        appointment.cancelled_by_id = actor.user_id
+        appointment.cancellation_reason = reason.strip()
+        self.session.flush()
+        self._record(actor, "cancelled", appointment, start_at=appointment.start_at.isoformat())
+        return appointment
+
+    def mark_outcome(self, actor: audit.Actor, appointment: Appointment, status: AppointmentStatus) -> Appointment:
+        """Record that a booked appointment happened (completed) or the patient did not come (no-show).
+
+        Only once it has started; a wrongly marked outcome may be corrected the same way.
+        """
+        if status not in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW):
+            raise ValueError(f"not an outcome: {status}")
+        self._lock_doctor(appointment.doctor)
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise NotBooked()
+        if appointment.start_at > utcnow():
+            raise NotStartedYet()
+        previous = appointment.status
+        appointment.status = status
+        appointment.needs_attention = False
+        self.session.flush()
+        self._record(actor, status.value, appointment, previous_status=previous.value)
+        return appointment
+
+    def flag_for_attention(self, actor: audit.Actor, appointment: Appointment, *, why: str,
+                           **details: Any) -> Appointment:
+        """Ask staff to look at a booked appointment (e.g. the doctor's hours changed under it).
+
+        It stays booked as it is; ``why`` and ``details`` go to the audit row. Staff clear
+        the flag with :meth:`clear_attention`, or by moving or cancelling the appointment.
+        """
+        self._lock_doctor(appointment.doctor)
+        if appointment.status is not AppointmentStatus.BOOKED:
+            raise NotBooked()
+        appointment.needs_attention = True
+        self.session.flush()
+        self._record(actor, "flagged", appointment, why=why, **details)
+        return appointment
+
+    def clear_attention(self, actor: audit.Actor, appointment: Appointment, note: str) -> Appointment:
+        """Staff have dealt with a flagged appointment (e.g. called the patient) and keep it as it is."""
+        if not appointment.needs_attention:
+            return appointment
+        self._lock_doctor(appointment.doctor)
+        appointment.needs_attention = False
+        self.session.flush()
+        self._record(actor, "attention_cleared", appointment, note=note.strip())
+        return appointment
+
+    def cancellation_deadline(self, appointment: Appointment) -> datetime:
+        """Until when a patient may cancel or move this appointment online."""
+        return appointment.start_at - self.policy.cancellation_cutoff
+
+    def lock_doctor(self, doctor_id: int) -> Doctor | None:
+        """Lock the doctor's row for this transaction and load it as it is now (None if there is none).
+
+        For callers that start from an id: booking that doctor later in the same
+        transaction then needs no second round trip for the lock.
+        """
+        doctor = self.session.scalar(
+            select(Doctor).where(Doctor.id == doctor_id).with_for_update(of=Doctor)
+            .execution_options(populate_existing=True))
+        if doctor is not None:
+            transaction = self._transaction()
+            if self._locked is None or self._locked[0] is not transaction:
+                self._locked = (transaction, set())
+            self._locked[1].add(doctor.id)
+        return doctor
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _lock_doctor(self, doctor: Doctor) -> None:
+        # Serialises bookings per doctor, so the availability check below cannot race
+        # another booking of the same doctor. (SQLite serialises all writers anyway.)
+        # The same statement reloads the row, so the check sees the doctor as of the lock.
+        if self._locked is not None and self._locked[0] is self._transaction() and doctor.id in self._locked[1]:
+            return
+        self.lock_doctor(doctor.id)
+
+    def _transaction(self):
+        """The session's current (outermost) transaction: row locks last exactly as long as it."""
+        session = self.session() if isinstance(self.session, scoped_session) else self.session
+        return session.get_transaction()
+
+    def _check_bookable(self, doctor: Doctor, start_at: datetime, *, allow_outside_hours: bool,
+                        exclude_appointment_id: int | None = None) -> datetime:
+        """The end of the appointment that may start at ``start_at``, or raise why not."""
+        now = utcnow()
+        if not doctor.is_active:
+            raise DoctorInactive()
+        if start_at <= now:
+            raise InThePast()
+        if allow_outside_hours:
+            return self._check_free(doctor, start_at, exclude_appointment_id)
+        if not (now + self.policy.minimum_notice <= start_at <= now + self.policy.booking_horizon):
+            raise OutsideBookingWindow()
+        return self._check_free_slot(doctor, start_at, now, exclude_appointment_id)
+
+    def _check_free(self, doctor: Doctor, start_at: datetime, exclude_appointment_id: int | None) -> datetime:
+        """Staff booking outside the hours: only the doctor's other bookings are in the way."""
+        end_at = start_at + timedelta(minutes=doctor.appointment_minutes)
+        busy = self.busy([doctor.id], start_at - ONE_DAY, start_at + ONE_DAY, exclude_appointment_id)[doctor.id]
+        if any(start < end_at and start_at < end for start, end in busy):
+            raise SlotTaken()
+        return end_at
+
+    def _check_free_slot(self, doctor: Doctor, start_at: datetime, now: datetime,
+                         exclude_appointment_id: int | None) -> datetime:
+        """A patient's booking: ``start_at`` must begin one of the doctor's free slots."""
+        day = self.local_day(start_at)
+        availabilities, busy_by_doctor = self._calendars([doctor], day - ONE_DAY, day + ONE_DAY,
+                                                         busy_window=(start_at - ONE_DAY, start_at + ONE_DAY),
+                                                         exclude_appointment_id=exclude_appointment_id)
+        availability, busy = availabilities[doctor.id], busy_by_doctor[doctor.id]
+        window = dict(tz=self.timezone, now=now, minimum_notice=self.policy.minimum_notice,
+                      horizon=self.policy.booking_horizon)
+        slot = slots.find_slot(availability, start_at, busy=busy, **window)
+        if slot is not None:
+            return slot.end_at
+        if slots.find_slot(availability, start_at, busy=(), **window) is not None:
+            raise SlotTaken()
+        raise OutsideAvailability()
+
+    def _check_changeable(self, appointment: Appointment, enforce_cutoff: bool) -> None:
+        if appointment.status is not AppointmentStatus.BOOKED:
+            raise NotBooked()
+        if appointment.start_at <= utcnow():
+            raise InThePast("This appointment has already started.")
+        if enforce_cutoff and utcnow() > self.cancellation_deadline(appointment):
+            raise CancellationTooLate()
+
+    def _flush_checking_overlaps(self) -> None:
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError as error:
+            overlap = overlap_error(error)
+            if overlap is None:
+                raise
+            raise overlap from None
+
+    def _record(self, actor: audit.Actor, event: str, appointment: Appointment,
+                previous_start_at: datetime | None = None, **details: Any) -> None:
+        """Write the change's audit row, then announce it on ``appointment_changed`` (signals.py)."""
+        if previous_start_at is not None:
+            details = {"previous_start_at": previous_start_at.isoformat(), **details}
+        audit.record(self.session, actor, f"appointment.{event}", "appointment", appointment.id, **details)
+        appointment_changed.send(self.session, event=event, appointment=appointment,
+                                 previous_start_at=previous_start_at)
+
+
+def _as_utc(instant: datetime) -> datetime:
+    if instant.utcoffset() is None:
+        raise ValueError("booking times must be timezone-aware")
+    return instant.astimezone(timezone.utc)
