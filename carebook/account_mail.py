@@ -15,7 +15,7 @@ from flask import Flask, render_template
 
 from carebook.reset import ResetLink
 from carebook.timefmt import format_datetime
-from lambda_handler.mail import build_message
+from messaging.message import build_message
 from models import User
 
 logger = logging.getLogger("carebook.account_mail")

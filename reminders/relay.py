@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 
 from carebook.clock import utcnow
 from carebook.extensions import db
-from lambda_handler.handler import describe_error
+from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from reminders import emails
 from reminders.planning import desired_reminder, schedule_name

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from lambda_handler.mail import Mailer
+from messaging.mailers import Mailer
 from reminders.planning import Reminder
 
 

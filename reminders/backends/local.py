@@ -28,7 +28,7 @@ from carebook import clock
 from carebook.clock import utcnow
 from lambda_handler.handler import Services, handler
 from lambda_handler.idempotency import Claim
-from lambda_handler.mail import FolderMailer, Mailer, SmtpMailer
+from messaging.mailers import FolderMailer, Mailer, SmtpMailer
 from models import LocalReminder, ReminderDelivery
 from models.outbox import LocalReminderStatus, ReminderDeliveryStatus
 from reminders.backends import LiveReminder

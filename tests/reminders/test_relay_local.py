@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from carebook import clock
-from lambda_handler.mail import FolderMailer
+from messaging.mailers import FolderMailer
 from models import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus
 from reminders import get_state
 from reminders.relay import relay_once
@@ -176,7 +176,7 @@ def test_mail_folder_is_in_the_instance_folder_by_default(app):
 
 
 def test_folder_mailer_writes_one_eml_per_message(tmp_path):
-    from lambda_handler.mail import build_message
+    from messaging.message import build_message
 
     mailer = FolderMailer(tmp_path / "mail")
     for number in range(2):
