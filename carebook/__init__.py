@@ -58,8 +58,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     from carebook import web
     web.init_app(app)
 
-    import reminders
-    reminders.init_app(app, environ)
+    import reminders.wiring
+    reminders.wiring.init_app(app, environ)
 
     from carebook.cli import register_commands
     register_commands(app)

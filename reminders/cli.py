@@ -11,6 +11,9 @@ from sqlalchemy import func, select
 
 from carebook.extensions import db
 from models import LocalReminder, OutboxMessage, OutboxStatus
+from reminders.reconcile import reconcile
+from reminders.relay import relay_once
+from reminders.state import get_state
 
 
 @click.group("reminders", help="Reminder and notification delivery (outbox relay, reconcile).")
@@ -26,8 +29,6 @@ def reminders_cli() -> None:
 @click.option("--batch-size", default=20, show_default=True, type=click.IntRange(1, 500))
 @with_appcontext
 def relay_command(once: bool, interval: float, batch_size: int) -> None:
-    from reminders.relay import relay_once
-
     app = current_app._get_current_object()
     if once:
         result = relay_once(app, batch_size)
@@ -58,8 +59,6 @@ def relay_command(once: bool, interval: float, batch_size: int) -> None:
 
 
 def get_backend_name() -> str:
-    from reminders import get_state
-
     return get_state(current_app).settings.backend
 
 
@@ -68,8 +67,6 @@ def get_backend_name() -> str:
 @click.option("--repair", is_flag=True, help="Create, update or delete reminders to fix what was found.")
 @with_appcontext
 def reconcile_command(repair: bool) -> None:
-    from reminders.reconcile import reconcile
-
     report = reconcile(current_app._get_current_object(), repair=repair)
     for finding in report.findings:
         click.echo(finding.line())

@@ -32,6 +32,7 @@ from reminders.planning import (
     reminder_payload,
     schedule_name,
 )
+from reminders.state import get_state
 
 
 @dataclass
@@ -64,8 +65,6 @@ class Report:
 
 
 def reconcile(app: Flask, repair: bool = False) -> Report:
-    from reminders import get_state
-
     state = get_state(app)
     settings, backend, session = state.settings, state.backend, db.session
     now = utcnow()

@@ -20,7 +20,6 @@ One pass (:func:`relay_once`):
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,14 +33,15 @@ from carebook.extensions import db
 from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from reminders import emails
+from reminders.backends.local import fire_due
 from reminders.planning import desired_reminder, schedule_name
+from reminders.retry import backoff
+from reminders.state import get_state
 
 logger = logging.getLogger("reminders.relay")
 
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 20
-RETRY_BASE = timedelta(seconds=30)
-RETRY_CAP = timedelta(hours=1)
 #: Errors that say the row itself is wrong: retrying cannot help.
 PERMANENT_ERRORS = (emails.InvalidSnapshot,)
 
@@ -64,12 +64,6 @@ class RelayResult:
         if self.reminders_delivered or self.reminders_failed:
             text += f"; local reminders: {self.reminders_delivered} delivered, {self.reminders_failed} failed"
         return text
-
-
-def backoff(attempts: int, cap: timedelta = RETRY_CAP) -> timedelta:
-    """Exponential (30 s, 1 min, 2 min ... up to ``cap``), times 0.5-1 at random so retries spread out."""
-    delay = min(cap, RETRY_BASE * 2 ** max(attempts - 1, 0))
-    return delay * (0.5 + random.random() / 2)
 
 
 def claim(batch_size: int) -> tuple[str, list[OutboxMessage]]:
@@ -100,8 +94,6 @@ def claim(batch_size: int) -> tuple[str, list[OutboxMessage]]:
 
 def act(app: Flask, row: OutboxMessage) -> str:
     """Carry out one row; return what happened (for logs). Raises on failure."""
-    from reminders import get_state
-
     state = get_state(app)
     if row.topic.value == "reminder":
         appointment = db.session.get(Appointment, row.appointment_id, populate_existing=True)
@@ -129,8 +121,6 @@ def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayR
     A claim takes only the oldest pending row of each lane, so the pass claims again
     until nothing is left (or ``max_rounds``, so that one pass always ends).
     """
-    from reminders import get_state
-
     result = RelayResult()
     for _ in range(max_rounds):
         token, rows = claim(batch_size)
@@ -140,8 +130,6 @@ def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayR
 
     state = get_state(app)
     if state.settings.backend == "local":
-        from reminders.backends.local import fire_due
-
         fired = fire_due(db.session, state.handler_services())
         result.reminders_delivered, result.reminders_failed = fired.delivered, fired.failed
     return result

@@ -32,6 +32,8 @@ class LiveReminder:
 
 
 class ReminderBackend(Protocol):
+    """What :attr:`reminders.state.ReminderState.backend` gives the relay and reconcile."""
+
     name: str
     mailer: Mailer
 

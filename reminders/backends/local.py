@@ -33,6 +33,7 @@ from models import LocalReminder, ReminderDelivery
 from models.outbox import LocalReminderStatus, ReminderDeliveryStatus
 from reminders.backends import LiveReminder
 from reminders.planning import Reminder
+from reminders.retry import backoff
 from reminders.settings import ReminderSettings
 
 #: How long a worker owns the reminders it claimed.
@@ -152,8 +153,6 @@ def sqs_event(rows: list[LocalReminder]) -> tuple[dict[str, Any], dict[str, Loca
 
 def fire_due(session: Session, services: Services, limit: int = 10) -> FireResult:
     """Deliver due reminders through the Lambda handler; delete the delivered ones."""
-    from reminders.relay import backoff
-
     rows = claim_due(session, limit)
     result = FireResult()
     if not rows:

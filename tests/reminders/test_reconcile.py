@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from carebook import clock
 from models import LocalReminder
-from reminders import get_state
 from reminders.planning import Reminder
 from reminders.reconcile import reconcile
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.reminders.aws_stack import GROUP
 from tests.reminders.helpers import TUESDAY_10, book, cancel
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from carebook import clock
 from messaging.mailers import FolderMailer
 from models import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus
-from reminders import get_state
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.reminders.helpers import TUESDAY_10, WEDNESDAY_15, book, cancel, folder_emails, reminder_emails, reschedule
 
 
