@@ -31,7 +31,8 @@ def test_the_zip_holds_the_package_and_nothing_compiled(built_zip):
 
 def test_the_zip_holds_the_shared_mail_library(built_zip):
     names = zipfile.ZipFile(built_zip).namelist()
-    assert {"messaging/__init__.py", "messaging/message.py", "messaging/mailers.py", "messaging/errors.py"} <= set(names)
+    expected = {"messaging/__init__.py", "messaging/message.py", "messaging/mailers.py", "messaging/errors.py"}
+    assert expected <= set(names)
 
 
 def test_the_zip_holds_nothing_of_the_web_app(built_zip):
