@@ -1,4 +1,9 @@
-"""`flask reminders ...`: the relay worker, reconcile, and a status overview."""
+"""`flask reminders ...`: the relay worker, reconcile, and a status overview.
+
+Each command is an edge: `reconcile` commits once, at its end; the relay worker's
+passes commit their own units of work (:func:`reminders.relay.relay_once`), and a pass
+that fails is rolled back and logged while the worker goes on; `status` only reads.
+"""
 from __future__ import annotations
 
 import signal
@@ -68,6 +73,7 @@ def get_backend_name() -> str:
 @with_appcontext
 def reconcile_command(repair: bool) -> None:
     report = reconcile(current_app._get_current_object(), repair=repair)
+    db.session.commit()
     for finding in report.findings:
         click.echo(finding.line())
     click.echo(report.summary())
