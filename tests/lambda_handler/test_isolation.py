@@ -67,8 +67,8 @@ def probe(package: str, run: str) -> list[str]:
 
 
 def test_the_handler_imports_and_runs_with_only_the_standard_library_and_messaging():
-    assert probe("lambda_handler", RUN_HANDLER) == ["{'batchItemFailures': [{'itemIdentifier': 'm1'}]}",
-                                                     "leaked: []"]
+    lines = probe("lambda_handler", RUN_HANDLER)
+    assert lines == ["{'batchItemFailures': [{'itemIdentifier': 'm1'}]}", "leaked: []"]
 
 
 def test_the_mail_library_imports_and_runs_with_only_the_standard_library():

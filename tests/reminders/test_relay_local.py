@@ -165,8 +165,7 @@ def test_a_failing_row_does_not_undo_the_rows_relayed_before_it(app, session, do
     assert len(session.scalars(select(LocalReminder)).all()) == 1
 
 
-def test_a_row_whose_claim_ran_out_before_its_turn_is_left_to_the_other_worker(app, session, doctor, patient,
-                                                                              monkeypatch):
+def test_a_row_whose_claim_ran_out_before_its_turn_is_left_alone(app, session, doctor, patient, monkeypatch):
     from sqlalchemy import update
 
     from carebook.extensions import db
