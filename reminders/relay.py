@@ -16,8 +16,8 @@ One pass (:func:`relay_once`):
    error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
 4. With the local backend, fire due local reminders through the Lambda handler.
 
-:func:`relay_once` is the worker's edge and the only place that commits. A pass is a
-sequence of short units of work, each committed once: the claim (before anything
+The pass is the worker's edge: :func:`relay_once` and its loop over a batch are the only
+code here that commits. A pass is a sequence of short units of work, each committed once: the claim (before anything
 leaves the process, so other workers skip the rows), then one unit per row (its
 outcome, what the local backend wrote for it, and the lease renewal of the next row,
 so that row still owns its claim when its turn comes), then the local reminders' claim
