@@ -15,8 +15,9 @@ from flask import Flask, render_template
 
 from carebook.reset import ResetLink
 from carebook.timefmt import format_datetime
-from lambda_handler.mail import build_message
+from messaging.message import build_message
 from models import User
+from reminders.state import get_state
 
 logger = logging.getLogger("carebook.account_mail")
 
@@ -35,8 +36,6 @@ def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
 
 
 def _send(app: Flask, user: User, recipient: str, template: str, subject: str, **context) -> bool:
-    from reminders import get_state
-
     state = get_state(app)
     clinic = app.config["CLINIC"]
     context = {"first_name": user.first_name, "clinic": clinic, "subject": subject, **context}

@@ -15,7 +15,7 @@ from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-import reminders
+import reminders.wiring
 from admin import init_admin
 from carebook import access, accounts, database, logging_setup, security, static_assets, unit_of_work, web
 from carebook.cli import register_commands
@@ -65,7 +65,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     static_assets.init_app(app, environ)
 
     _register_web(app)
-    reminders.init_app(app, environ)
+    reminders.wiring.init_app(app, environ)
     register_commands(app)
     return app
 

@@ -3,10 +3,12 @@
     python -m lambda_handler.build dist/reminder-lambda.zip
 
 Installs ``lambda_handler/requirements.txt`` (if it names anything) into a temporary
-folder with pip, adds the ``lambda_handler`` package, and writes a zip whose bytes
-depend only on its inputs (sorted entries, fixed timestamps and permissions), so the
-same source gives the same zip and CloudFormation sees no change when there is none.
-The function's handler setting is ``lambda_handler.handler.handler``.
+folder with pip, adds the ``lambda_handler`` package and the ``messaging`` package it
+imports (a few kB of standard-library code; nothing else of the repository), and
+writes a zip whose bytes depend only on its inputs (sorted entries, fixed timestamps
+and permissions), so the same source gives the same zip and CloudFormation sees no
+change when there is none. The function's handler setting is
+``lambda_handler.handler.handler``.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIREMENTS = PACKAGE_DIR / "requirements.txt"
+#: The packages the zip carries: the function, and the mail library it shares with the web app.
+PACKAGES = ("lambda_handler", "messaging")
 HANDLER = "lambda_handler.handler.handler"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -51,9 +55,11 @@ def build(output: Path, requirements: Path = REQUIREMENTS) -> Path:
         if requirement_lines(requirements):
             subprocess.run(pip_command(staging, requirements), check=True)
         files = {path.relative_to(staging).as_posix(): path for path in staging.rglob("*") if _included(path)}
-        for path in PACKAGE_DIR.rglob("*"):
-            if _included(path):
-                files[f"lambda_handler/{path.relative_to(PACKAGE_DIR).as_posix()}"] = path
+        for package in PACKAGES:
+            package_dir = PACKAGE_DIR.parent / package
+            for path in package_dir.rglob("*"):
+                if _included(path):
+                    files[f"{package}/{path.relative_to(package_dir).as_posix()}"] = path
         with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in sorted(files):
                 info = zipfile.ZipInfo(name, date_time=FIXED_TIME)

@@ -27,9 +27,11 @@ from email.utils import formataddr
 from typing import Any, Callable
 
 from lambda_handler.idempotency import Claim, IdempotencyStore
-from lambda_handler.mail import Mailer, build_message
 from lambda_handler.payload import InvalidPayload, ReminderPayload, parse
 from lambda_handler.render import render_reminder
+from messaging.errors import describe_error
+from messaging.mailers import Mailer, SesMailer
+from messaging.message import build_message
 
 logger = logging.getLogger("reminder_handler")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -134,19 +136,6 @@ def reminder_message(payload: ReminderPayload, sender: str):
                          html=email.html, headers={"X-Carebook-Reminder-Id": payload.reminder_id})
 
 
-def describe_error(error: BaseException) -> str:
-    """The error's class and service code: never its message, which may quote an address."""
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return f"{type(error).__name__}: {code}"[:200]
-    smtp_code = getattr(error, "smtp_code", None)
-    if isinstance(smtp_code, int):
-        return f"{type(error).__name__}: SMTP {smtp_code}"[:200]
-    return type(error).__name__[:200]
-
-
 def _receive_count(record: Any) -> int | None:
     try:
         return int(record["attributes"]["ApproximateReceiveCount"])
@@ -176,7 +165,6 @@ def services_from_environment(environ: dict[str, str] | None = None) -> Services
     from botocore.config import Config
 
     from lambda_handler.idempotency import DynamoDBStore
-    from lambda_handler.mail import SesMailer
 
     options: dict[str, Any] = {"config": Config(retries={"mode": "standard", "max_attempts": 3},
                                                 connect_timeout=5, read_timeout=10)}

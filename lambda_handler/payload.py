@@ -1,6 +1,6 @@
 """The reminder message: version 1 of the JSON that EventBridge Scheduler puts on the queue.
 
-The web app builds it (``reminders.payload``); this module is the one that says what
+The web app builds it (``reminders.planning.reminder_payload``); this module is the one that says what
 a valid message is. A message carries everything the email needs, so the function
 never reads the database; it carries no reason for visit and no health details.
 

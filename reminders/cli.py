@@ -1,4 +1,9 @@
-"""`flask reminders ...`: the relay worker, reconcile, and a status overview."""
+"""`flask reminders ...`: the relay worker, reconcile, and a status overview.
+
+Each command is an edge: `reconcile` commits once, at its end; the relay worker's
+passes commit their own units of work (:func:`reminders.relay.relay_once`), and a pass
+that fails is rolled back and logged while the worker goes on; `status` only reads.
+"""
 from __future__ import annotations
 
 import signal
@@ -11,6 +16,9 @@ from sqlalchemy import func, select
 
 from carebook.extensions import db
 from models import LocalReminder, OutboxMessage, OutboxStatus
+from reminders.reconcile import reconcile
+from reminders.relay import relay_once
+from reminders.state import get_state
 
 
 @click.group("reminders", help="Reminder and notification delivery (outbox relay, reconcile).")
@@ -26,8 +34,6 @@ def reminders_cli() -> None:
 @click.option("--batch-size", default=20, show_default=True, type=click.IntRange(1, 500))
 @with_appcontext
 def relay_command(once: bool, interval: float, batch_size: int) -> None:
-    from reminders.relay import relay_once
-
     app = current_app._get_current_object()
     if once:
         result = relay_once(app, batch_size)
@@ -58,8 +64,6 @@ def relay_command(once: bool, interval: float, batch_size: int) -> None:
 
 
 def get_backend_name() -> str:
-    from reminders import get_state
-
     return get_state(current_app).settings.backend
 
 
@@ -68,9 +72,8 @@ def get_backend_name() -> str:
 @click.option("--repair", is_flag=True, help="Create, update or delete reminders to fix what was found.")
 @with_appcontext
 def reconcile_command(repair: bool) -> None:
-    from reminders.reconcile import reconcile
-
     report = reconcile(current_app._get_current_object(), repair=repair)
+    db.session.commit()
     for finding in report.findings:
         click.echo(finding.line())
     click.echo(report.summary())

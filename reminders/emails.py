@@ -18,7 +18,7 @@ from werkzeug.routing import BuildError
 
 from carebook import calendar_file
 from carebook.config import ClinicSettings
-from lambda_handler.mail import Attachment, build_message
+from messaging.message import Attachment, build_message
 from models import Appointment, OutboxKind
 from reminders.planning import local_time_text, manage_url
 

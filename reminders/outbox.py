@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from carebook.clock import utcnow
 from models import Appointment, OutboxKind, OutboxMessage
 from reminders import emails
+from reminders.state import find_state
 
 _INSERT = insert(OutboxMessage.__table__)
 EVENT_KINDS = {
@@ -34,7 +35,7 @@ def record_booking_event(session: Session, event: str, appointment: Appointment,
                          previous_start_at: datetime | None) -> None:
     """The receiver of ``carebook.booking.signals.appointment_changed`` (sender: the session)."""
     app = current_app._get_current_object()
-    if "reminders" not in app.extensions:
+    if find_state(app) is None:
         return  # an app built without the reminder path
     now = utcnow()
     rows = []

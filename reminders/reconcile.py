@@ -10,6 +10,9 @@ Appointments with pending reminder rows in the outbox are in flight: the relay i
 about to act on them, so they are counted but not judged. Once a reminder's planned
 time has passed, a missing schedule is taken to have fired (AWS deletes one-off
 schedules after they run), so it is not reported.
+
+A repair with the local backend writes through the session and does not commit: the
+command (`flask reminders reconcile --repair`) is the edge that commits.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from reminders.planning import (
     reminder_payload,
     schedule_name,
 )
+from reminders.state import get_state
 
 
 @dataclass
@@ -64,8 +68,6 @@ class Report:
 
 
 def reconcile(app: Flask, repair: bool = False) -> Report:
-    from reminders import get_state
-
     state = get_state(app)
     settings, backend, session = state.settings, state.backend, db.session
     now = utcnow()
@@ -125,5 +127,4 @@ def reconcile(app: Flask, repair: bool = False) -> Report:
             reminder = desired_reminder(app, session, settings, appointment, now)
             finding.repair = (backend.delete_reminder(finding.name) if reminder is None
                               else backend.put_reminder(reminder))
-        session.commit()
     return report

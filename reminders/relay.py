@@ -2,46 +2,54 @@
 
 One pass (:func:`relay_once`):
 
-1. Claim up to ``batch_size`` due rows in one short committed transaction: on
-   PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` inside a conditional UPDATE, on
-   SQLite the same UPDATE (SQLite runs one writer at a time). A claim is a lease: a
-   crashed worker's rows become claimable again when it runs out. Only the oldest
-   pending row of each (appointment, topic) lane is claimable, so a cancellation is
-   never applied before the booking it cancels.
-2. Act on each row after the commit: reminder rows bring the backend's reminder in
-   line with the appointment's current row (create, move or delete; each idempotent),
-   email rows render and send their snapshot.
+1. Claim up to ``batch_size`` due rows: on PostgreSQL ``SELECT ... FOR UPDATE SKIP
+   LOCKED`` inside a conditional UPDATE, on SQLite the same UPDATE (SQLite runs one
+   writer at a time). A claim is a lease: a crashed worker's rows become claimable
+   again when it runs out. Only the oldest pending row of each (appointment, topic)
+   lane is claimable, so a cancellation is never applied before the booking it cancels.
+2. Act on each row: reminder rows bring the backend's reminder in line with the
+   appointment's current row (create, move or delete; each idempotent), email rows
+   render and send their snapshot.
 3. Mark the row done, or keep it pending with ``attempts + 1``, ``next_attempt_at``
    after an exponential backoff with jitter, and ``last_error`` (error class and
    service code only, never personal data). After ``MAX_ATTEMPTS``, or at once for an
    error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
 4. With the local backend, fire due local reminders through the Lambda handler.
+
+The pass is the worker's edge: :func:`relay_once` and its loop over a batch are the only
+code here that commits. A pass is a sequence of short units of work, each committed once: the claim (before anything
+leaves the process, so other workers skip the rows), then one unit per row (its
+outcome, what the local backend wrote for it, and the lease renewal of the next row,
+so that row still owns its claim when its turn comes), then the local reminders' claim
+and their outcome. No transaction stays open across a call to AWS or a mail server,
+and a failure undoes only the unit it happened in: rows already done stay done, and
+their emails are not sent twice.
 """
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from carebook.clock import utcnow
 from carebook.extensions import db
-from lambda_handler.handler import describe_error
+from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from reminders import emails
+from reminders.backends import local
 from reminders.planning import desired_reminder, schedule_name
+from reminders.retry import backoff
+from reminders.state import get_state
 
 logger = logging.getLogger("reminders.relay")
 
 CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 20
-RETRY_BASE = timedelta(seconds=30)
-RETRY_CAP = timedelta(hours=1)
 #: Errors that say the row itself is wrong: retrying cannot help.
 PERMANENT_ERRORS = (emails.InvalidSnapshot,)
 
@@ -66,15 +74,8 @@ class RelayResult:
         return text
 
 
-def backoff(attempts: int, cap: timedelta = RETRY_CAP) -> timedelta:
-    """Exponential (30 s, 1 min, 2 min ... up to ``cap``), times 0.5-1 at random so retries spread out."""
-    delay = min(cap, RETRY_BASE * 2 ** max(attempts - 1, 0))
-    return delay * (0.5 + random.random() / 2)
-
-
-def claim(batch_size: int) -> tuple[str, list[OutboxMessage]]:
-    """Claim due rows for this worker (committed) and return them in id order."""
-    session = db.session
+def claim(session: Session, batch_size: int) -> str:
+    """Claim due rows for this worker; return the claim's token (the caller commits it)."""
     now = utcnow()
     token = uuid.uuid4().hex
     earlier = aliased(OutboxMessage)
@@ -92,16 +93,17 @@ def claim(batch_size: int) -> tuple[str, list[OutboxMessage]]:
     session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
                     .values(claimed_until=now + CLAIM_LEASE, claim_token=token)
                     .execution_options(synchronize_session=False))
-    session.commit()
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
-                           .order_by(OutboxMessage.id)).all()
-    return token, list(rows)
+    return token
+
+
+def claimed(session: Session, token: str) -> list[OutboxMessage]:
+    """The rows of a claim, in id order."""
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
+                                .order_by(OutboxMessage.id)))
 
 
 def act(app: Flask, row: OutboxMessage) -> str:
     """Carry out one row; return what happened (for logs). Raises on failure."""
-    from reminders import get_state
-
     state = get_state(app)
     if row.topic.value == "reminder":
         appointment = db.session.get(Appointment, row.appointment_id, populate_existing=True)
@@ -114,74 +116,87 @@ def act(app: Flask, row: OutboxMessage) -> str:
     return "sent"
 
 
-def _finish(row_id: int, token: str, **values) -> bool:
-    result = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
-        .values(claimed_until=None, claim_token=None, **values)
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    return result.rowcount == 1
-
-
 def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayResult:
     """One pass of the relay: drain the due outbox rows, then fire due local reminders.
 
     A claim takes only the oldest pending row of each lane, so the pass claims again
-    until nothing is left (or ``max_rounds``, so that one pass always ends).
+    until nothing is left (or ``max_rounds``, so that one pass always ends). Every
+    commit of the pass is here (see the module's docstring).
     """
-    from reminders import get_state
-
+    session = db.session
     result = RelayResult()
     for _ in range(max_rounds):
-        token, rows = claim(batch_size)
+        token = claim(session, batch_size)
+        session.commit()  # other workers must see the claim before anything leaves the process
+        rows = claimed(session, token)
         if not rows:
             break
-        _relay_rows(app, token, rows, result)
+        _relay_batch(app, session, token, rows, result)
 
     state = get_state(app)
     if state.settings.backend == "local":
-        from reminders.backends.local import fire_due
-
-        fired = fire_due(db.session, state.handler_services())
+        token = local.claim_due(session)
+        session.commit()
+        fired = local.deliver(session, local.claimed(session, token), state.handler_services())
+        session.commit()
         result.reminders_delivered, result.reminders_failed = fired.delivered, fired.failed
     return result
 
 
-def _still_mine(row_id: int, token: str) -> bool:
-    """Renew this row's lease just before acting; False if it ran out and another worker took it."""
-    renewed = db.session.execute(
+def _relay_batch(app: Flask, session: Session, token: str, rows: list[OutboxMessage], result: RelayResult) -> None:
+    """One unit of work, and one commit, per claimed row."""
+    ids = [row.id for row in rows]
+    still_mine = True  # the claim was just committed with a fresh lease
+    for position, row in enumerate(rows):
+        if still_mine:
+            _relay_row(app, session, token, row, result)
+        else:
+            logger.warning("outbox row %s: claim ran out before its turn; left to the other worker", ids[position])
+        next_id = ids[position + 1] if position + 1 < len(ids) else None
+        # Renewed in this row's unit, so that the next row's lease is committed before it acts.
+        still_mine = next_id is not None and _renew_claim(session, next_id, token)
+        session.commit()
+
+
+def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, result: RelayResult) -> None:
+    """Act on one claimed row and record the outcome (flushed: the caller commits)."""
+    row_id, kind, attempts, appointment_id = row.id, row.kind, row.attempts, row.appointment_id
+    try:
+        outcome = act(app, row)
+    except Exception as error:
+        session.rollback()  # only this row's unit: what the backend wrote for it
+        detail = describe_error(error)
+        attempts += 1
+        if isinstance(error, PERMANENT_ERRORS) or attempts >= MAX_ATTEMPTS:
+            _finish(session, row_id, token, status=OutboxStatus.DEAD, attempts=attempts, last_error=detail,
+                    processed_at=utcnow())
+            result.dead += 1
+            logger.error("outbox row %s (%s) is dead after %s attempts: %s", row_id, kind.value, attempts, detail)
+        else:
+            _finish(session, row_id, token, attempts=attempts, last_error=detail,
+                    next_attempt_at=utcnow() + backoff(attempts))
+            result.retrying += 1
+            logger.warning("outbox row %s (%s) failed (attempt %s), will retry: %s",
+                           row_id, kind.value, attempts, detail)
+        return
+    if not _finish(session, row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error=""):
+        logger.warning("outbox row %s: claim ran out before it was marked done", row_id)
+    result.done += 1
+    result.actions.append(f"{kind.value} appointment {appointment_id}: {outcome}")
+    logger.info("outbox row %s (%s): %s", row_id, kind.value, outcome)
+
+
+def _finish(session: Session, row_id: int, token: str, **values) -> bool:
+    result = session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
+        .values(claimed_until=None, claim_token=None, **values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _renew_claim(session: Session, row_id: int, token: str) -> bool:
+    """Renew this row's lease before its turn; False if it ran out and another worker took it."""
+    renewed = session.execute(
         update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.claim_token == token)
         .values(claimed_until=utcnow() + CLAIM_LEASE).execution_options(synchronize_session=False))
-    db.session.commit()
     return renewed.rowcount == 1
-
-
-def _relay_rows(app: Flask, token: str, rows: list[OutboxMessage], result: RelayResult) -> None:
-    for row in rows:
-        row_id, kind, attempts, appointment_id = row.id, row.kind, row.attempts, row.appointment_id
-        if not _still_mine(row_id, token):
-            logger.warning("outbox row %s: claim ran out before its turn; left to the other worker", row_id)
-            continue
-        try:
-            outcome = act(app, row)
-        except Exception as error:
-            db.session.rollback()
-            detail = describe_error(error)
-            attempts += 1
-            if isinstance(error, PERMANENT_ERRORS) or attempts >= MAX_ATTEMPTS:
-                _finish(row_id, token, status=OutboxStatus.DEAD, attempts=attempts, last_error=detail,
-                        processed_at=utcnow())
-                result.dead += 1
-                logger.error("outbox row %s (%s) is dead after %s attempts: %s", row_id, kind.value, attempts, detail)
-            else:
-                _finish(row_id, token, attempts=attempts, last_error=detail,
-                        next_attempt_at=utcnow() + backoff(attempts))
-                result.retrying += 1
-                logger.warning("outbox row %s (%s) failed (attempt %s), will retry: %s",
-                               row_id, kind.value, attempts, detail)
-            continue
-        if not _finish(row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error=""):
-            logger.warning("outbox row %s: claim ran out before it was marked done", row_id)
-        result.done += 1
-        result.actions.append(f"{kind.value} appointment {appointment_id}: {outcome}")
-        logger.info("outbox row %s (%s): %s", row_id, kind.value, outcome)

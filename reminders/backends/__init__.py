@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from lambda_handler.mail import Mailer
+from messaging.mailers import Mailer
 from reminders.planning import Reminder
 
 
@@ -32,6 +32,8 @@ class LiveReminder:
 
 
 class ReminderBackend(Protocol):
+    """What :attr:`reminders.state.ReminderState.backend` gives the relay and reconcile."""
+
     name: str
     mailer: Mailer
 

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carebook.clock import utcnow
-from lambda_handler.mail import SesMailer
+from messaging.mailers import SesMailer
 from reminders.backends import LiveReminder
 from reminders.planning import Reminder, appointment_id_from_name
 from reminders.settings import SCHEDULER_NAME, AwsSettings

@@ -1,7 +1,7 @@
 """The embedded backend: reminders kept in the database, fired by the relay worker.
 
 ``local_reminders`` plays EventBridge Scheduler: one row per live reminder, named like
-the schedule would be. When a row is due, :func:`fire_due` builds the same SQS event
+the schedule would be. When a row is due, :func:`deliver` builds the same SQS event
 that the queue would hand to Lambda and calls the very same handler
 (:func:`lambda_handler.handler.handler`); the email goes to SMTP if configured, else to
 the mail folder. Delivered rows are deleted, as a one-off schedule deletes itself.
@@ -10,6 +10,10 @@ Several workers may run at once: a worker claims due rows (``FOR UPDATE SKIP LOC
 on PostgreSQL, a conditional UPDATE on SQLite) with a lease before delivering them,
 and the handler's idempotency record (``reminder_deliveries``) refuses a second send
 of the same reminder even if a claim ran out in the middle.
+
+Nothing here commits the caller's session: the relay worker (:func:`reminders.relay.relay_once`)
+commits the claim before the delivery and the outcome after it. Only the idempotency
+record commits on its own, on its own connection (see :class:`DatabaseIdempotencyStore`).
 """
 from __future__ import annotations
 
@@ -28,11 +32,12 @@ from carebook import clock
 from carebook.clock import utcnow
 from lambda_handler.handler import Services, handler
 from lambda_handler.idempotency import Claim
-from lambda_handler.mail import FolderMailer, Mailer, SmtpMailer
+from messaging.mailers import FolderMailer, Mailer, SmtpMailer
 from models import LocalReminder, ReminderDelivery
 from models.outbox import LocalReminderStatus, ReminderDeliveryStatus
 from reminders.backends import LiveReminder
 from reminders.planning import Reminder
+from reminders.retry import backoff
 from reminders.settings import ReminderSettings
 
 #: How long a worker owns the reminders it claimed.
@@ -41,6 +46,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 #: parked as "failed" (the dead-letter queue of the embedded mode).
 MAX_DELIVERIES = 5
 RETRY_CAP = timedelta(minutes=30)
+#: How many due reminders one relay pass hands to the handler (one SQS batch).
+BATCH_SIZE = 10
 LOCAL_EVENT_SOURCE_ARN = "arn:aws:sqs:local:000000000000:carebook-reminders-local"
 
 
@@ -109,8 +116,11 @@ def handler_services(engine: Engine, settings: ReminderSettings, clinic_name: st
                     sender=formataddr((clinic_name, settings.email_sender)), now=clock.utcnow)
 
 
-def claim_due(session: Session, limit: int) -> list[LocalReminder]:
-    """Claim up to ``limit`` due reminders for this worker, committed, so others skip them."""
+def claim_due(session: Session, limit: int = BATCH_SIZE) -> str:
+    """Claim up to ``limit`` due reminders for this worker; return the claim's token.
+
+    The caller commits the claim before delivering, so that other workers skip these rows.
+    """
     now = utcnow()
     token = uuid.uuid4().hex
     due = (select(LocalReminder.id)
@@ -122,7 +132,10 @@ def claim_due(session: Session, limit: int) -> list[LocalReminder]:
     session.execute(update(LocalReminder).where(LocalReminder.id.in_(due.scalar_subquery()))
                     .values(claimed_until=now + CLAIM_LEASE, claim_token=token)
                     .execution_options(synchronize_session=False))
-    session.commit()
+    return token
+
+
+def claimed(session: Session, token: str) -> list[LocalReminder]:
     return list(session.scalars(select(LocalReminder).where(LocalReminder.claim_token == token)
                                 .order_by(LocalReminder.id)))
 
@@ -150,11 +163,8 @@ def sqs_event(rows: list[LocalReminder]) -> tuple[dict[str, Any], dict[str, Loca
     return {"Records": records}, by_message_id
 
 
-def fire_due(session: Session, services: Services, limit: int = 10) -> FireResult:
-    """Deliver due reminders through the Lambda handler; delete the delivered ones."""
-    from reminders.relay import backoff
-
-    rows = claim_due(session, limit)
+def deliver(session: Session, rows: list[LocalReminder], services: Services) -> FireResult:
+    """Hand claimed reminders to the Lambda handler; delete the delivered ones, back off the others."""
     result = FireResult()
     if not rows:
         return result
@@ -179,7 +189,6 @@ def fire_due(session: Session, services: Services, limit: int = 10) -> FireResul
             values["next_attempt_at"] = now + backoff(attempts, cap=RETRY_CAP)
         session.execute(update(LocalReminder).where(mine).values(**values)
                         .execution_options(synchronize_session=False))
-    session.commit()
     return result
 
 

@@ -29,9 +29,15 @@ def test_the_zip_holds_the_package_and_nothing_compiled(built_zip):
     assert not [name for name in names if name.endswith(".pyc") or "__pycache__" in name]
 
 
+def test_the_zip_holds_the_shared_mail_library(built_zip):
+    names = zipfile.ZipFile(built_zip).namelist()
+    expected = {"messaging/__init__.py", "messaging/message.py", "messaging/mailers.py", "messaging/errors.py"}
+    assert expected <= set(names)
+
+
 def test_the_zip_holds_nothing_of_the_web_app(built_zip):
     names = zipfile.ZipFile(built_zip).namelist()
-    assert {name.split("/")[0] for name in names} == {"lambda_handler"}
+    assert {name.split("/")[0] for name in names} == {"lambda_handler", "messaging"}
 
 
 def test_the_zip_is_reproducible(built_zip, tmp_path):
@@ -43,13 +49,14 @@ def test_the_handler_runs_from_the_unpacked_zip_alone(built_zip, tmp_path):
     task = tmp_path / "task"
     zipfile.ZipFile(built_zip).extractall(task)
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); from lambda_handler.handler import handler; "
-             "import lambda_handler; print(lambda_handler.__file__); "
+             "import lambda_handler, messaging; print(lambda_handler.__file__); print(messaging.__file__); "
              "print(handler({'Records': [{'messageId': 'm1', 'body': '{}'}]}, None, services=object()))")
     # -I -S: no project folder, no PYTHONPATH, no site-packages: only the zip and the standard library.
     result = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(task)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [str(task / "lambda_handler" / "__init__.py"),
+                                          str(task / "messaging" / "__init__.py"),
                                           "{'batchItemFailures': [{'itemIdentifier': 'm1'}]}"]
 
 

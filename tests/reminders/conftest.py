@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-import reminders
+import reminders.wiring
 from tests.factories import make_doctor, make_patient
 from tests.reminders.aws_stack import create_stack, use_fake_credentials
 
@@ -23,7 +23,7 @@ def stack():
 @pytest.fixture
 def aws_app(app, stack):
     """The test app switched to the AWS backend, pointed at the moto stack."""
-    reminders.init_app(app, env=stack.app_settings())
+    reminders.wiring.init_app(app, env=stack.app_settings())
     return app
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-import reminders
 from carebook import audit
 from carebook.extensions import db
 from carebook.web import booking_service
+from reminders.state import get_state
 from tests.reminders.aws_stack import parse_raw
 
 UTC = timezone.utc
@@ -36,7 +36,7 @@ def reschedule(appointment, start_at):
 
 
 def mail_folder(app):
-    return reminders.get_state(app).settings.mail_folder
+    return get_state(app).settings.mail_folder
 
 
 def folder_emails(app):
@@ -53,7 +53,7 @@ def scheduler_outage(app):
     """EventBridge Scheduler unreachable: every call fails as a dropped connection would."""
     from botocore.exceptions import EndpointConnectionError
 
-    client = reminders.get_state(app).backend.scheduler
+    client = get_state(app).backend.scheduler
 
     def unreachable(**kwargs):
         raise EndpointConnectionError(endpoint_url="https://scheduler.eu-west-2.amazonaws.com")

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from carebook import clock
-from reminders import get_state
 from reminders.backends.aws import ScheduleTooSoon
 from reminders.planning import Reminder
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.reminders.aws_stack import GROUP, body_text, sent_emails
 from tests.reminders.helpers import TUESDAY_10, WEDNESDAY_15, book, cancel, reschedule
 

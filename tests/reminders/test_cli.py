@@ -43,3 +43,32 @@ def test_relay_loop_stops_when_asked(app, monkeypatch):
     result = app.test_cli_runner().invoke(args=["reminders", "relay", "--interval", "0.1"])
     assert result.exit_code == 0
     assert result.output.splitlines()[-1] == "Reminder relay stopped."
+
+
+def test_relay_loop_goes_on_after_a_failed_pass(app, monkeypatch):
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from reminders import cli
+    from reminders.relay import RelayResult
+
+    passes = []
+
+    def relay_once(app, batch_size):
+        passes.append(batch_size)
+        if len(passes) == 1:
+            raise OperationalError("SELECT 1", {}, ConnectionError("the database is restarting"))
+        return RelayResult()
+
+    class StopAfterTwoPasses(threading.Event):
+        def wait(self, timeout=None):
+            if len(passes) >= 2:
+                self.set()
+            return self.is_set()
+
+    monkeypatch.setattr(cli, "relay_once", relay_once)
+    monkeypatch.setattr(cli.threading, "Event", StopAfterTwoPasses)
+    result = app.test_cli_runner().invoke(args=["reminders", "relay", "--interval", "0.1"])
+    assert (result.exit_code, len(passes)) == (0, 2)
+    assert result.output.splitlines()[-1] == "Reminder relay stopped."

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 from moto.server import ThreadedMotoServer
 
-import reminders
+import reminders.wiring
 from carebook import clock
 from lambda_handler.handler import handler, reset_environment_services, services_from_environment
 from tests.reminders.aws_stack import GROUP, body_text, create_stack, parse_raw
@@ -52,7 +52,7 @@ def moto_emails(moto_server):
 @pytest.fixture
 def journey(app, client, session, server_stack, moto_server, monkeypatch, doctor, patient):
     """Book over HTTP, run the relay command, and return what the tests look at."""
-    reminders.init_app(app, env=server_stack.app_settings())
+    reminders.wiring.init_app(app, env=server_stack.app_settings())
     session.commit()
     client.login("pat@example.test")
     response = book_over_api(client, doctor.id, TUESDAY_10, reason="Persistent cough")

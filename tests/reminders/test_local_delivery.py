@@ -16,9 +16,9 @@ from carebook import clock
 from carebook.extensions import db
 from lambda_handler.handler import handler
 from models import LocalReminder, OutboxMessage, OutboxStatus
-from reminders import get_state
 from reminders.backends.local import sqs_event
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.factories import make_patient
 from tests.reminders.helpers import TUESDAY_10, book, folder_emails, reminder_emails
 

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from carebook import clock
 from models import LocalReminder
-from reminders import get_state
 from reminders.planning import Reminder
 from reminders.reconcile import reconcile
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.reminders.aws_stack import GROUP
 from tests.reminders.helpers import TUESDAY_10, book, cancel
 
@@ -124,6 +124,16 @@ def test_local_backend_reconcile_finds_and_repairs_a_missing_reminder(app, sessi
     assert session.scalar(select(LocalReminder)).fire_at == TUESDAY_10 - timedelta(hours=24)
 
 
+def test_reconcile_leaves_the_commit_of_its_repair_to_the_caller(app, session, doctor, patient):
+    book(doctor, patient)
+    relay_once(app)
+    session.query(LocalReminder).delete()
+    session.commit()
+    reconcile(app, repair=True)
+    session.rollback()
+    assert session.scalars(select(LocalReminder)).all() == []
+
+
 def test_reconcile_command_prints_a_summary_and_fails_when_problems_remain(app, session, doctor, patient):
     book(doctor, patient)
     relay_once(app)
@@ -142,3 +152,12 @@ def test_reconcile_command_with_repair_succeeds(app, session, doctor, patient):
     result = app.test_cli_runner().invoke(args=["reminders", "reconcile", "--repair"])
     assert (result.exit_code, result.output.splitlines()[-1]) == (0, "Repaired 1.")
 
+
+def test_reconcile_command_commits_its_repair(app, session, doctor, patient):
+    book(doctor, patient)
+    relay_once(app)
+    session.query(LocalReminder).delete()
+    session.commit()
+    app.test_cli_runner().invoke(args=["reminders", "reconcile", "--repair"])
+    session.rollback()
+    assert session.scalar(select(LocalReminder)).fire_at == TUESDAY_10 - timedelta(hours=24)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from carebook import clock
-from lambda_handler.mail import FolderMailer
+from messaging.mailers import FolderMailer
 from models import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus
-from reminders import get_state
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.reminders.helpers import TUESDAY_10, WEDNESDAY_15, book, cancel, folder_emails, reminder_emails, reschedule
 
 
@@ -155,6 +155,42 @@ def test_a_row_that_no_retry_can_fix_is_dead_at_once(app, session, doctor, patie
     assert (row.status, row.last_error) == (OutboxStatus.DEAD, "InvalidSnapshot")
 
 
+def test_a_failing_row_does_not_undo_the_rows_relayed_before_it(app, session, doctor, patient, broken_mail):
+    book(doctor, patient)
+    relay_once(app)
+    session.rollback()
+    statuses = {row.kind: row.status for row in session.scalars(select(OutboxMessage))}
+    assert statuses == {OutboxKind.SCHEDULE_REMINDER: OutboxStatus.DONE,
+                        OutboxKind.SEND_CONFIRMATION: OutboxStatus.PENDING}
+    assert len(session.scalars(select(LocalReminder)).all()) == 1
+
+
+def test_a_row_whose_claim_ran_out_before_its_turn_is_left_alone(app, session, doctor, patient, monkeypatch):
+    from sqlalchemy import update
+
+    from carebook.extensions import db
+    from reminders import relay
+
+    book(doctor, patient)
+    confirmation_id = session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.kind == OutboxKind.SEND_CONFIRMATION))
+    real_act = relay.act
+
+    def slow_act(app, row):
+        # While the first row acts, the second row's lease runs out and another worker takes it.
+        with db.engine.begin() as connection:
+            connection.execute(update(OutboxMessage.__table__).where(OutboxMessage.id == confirmation_id)
+                               .values(claim_token="another-worker"))
+        return real_act(app, row)
+
+    monkeypatch.setattr(relay, "act", slow_act)
+    assert relay_once(app).done == 1
+    session.expire_all()
+    confirmation = session.get(OutboxMessage, confirmation_id)
+    assert (confirmation.status, confirmation.claim_token) == (OutboxStatus.PENDING, "another-worker")
+    assert folder_emails(app) == []
+
+
 def test_a_row_claimed_by_another_worker_is_skipped(app, session, doctor, patient, frozen_now):
     book(doctor, patient)
     for row in session.scalars(select(OutboxMessage)):
@@ -176,7 +212,7 @@ def test_mail_folder_is_in_the_instance_folder_by_default(app):
 
 
 def test_folder_mailer_writes_one_eml_per_message(tmp_path):
-    from lambda_handler.mail import build_message
+    from messaging.message import build_message
 
     mailer = FolderMailer(tmp_path / "mail")
     for number in range(2):

@@ -102,7 +102,7 @@ def test_create_app_refuses_to_start_with_an_incomplete_aws_configuration(databa
 
 
 def test_the_local_backend_mails_with_smtp_when_a_host_is_set():
-    from lambda_handler.mail import SmtpMailer
+    from messaging.mailers import SmtpMailer
     from reminders.backends.local import local_mailer
 
     mailer = local_mailer(load({"SMTP_HOST": "mail.example", "SMTP_USERNAME": "u", "SMTP_PASSWORD": "p"}))
@@ -110,7 +110,7 @@ def test_the_local_backend_mails_with_smtp_when_a_host_is_set():
 
 
 def test_the_local_backend_writes_to_the_mail_folder_without_smtp():
-    from lambda_handler.mail import FolderMailer
+    from messaging.mailers import FolderMailer
     from reminders.backends.local import local_mailer
 
     assert local_mailer(load({})) == FolderMailer(load({}).mail_folder)

@@ -71,7 +71,7 @@ def test_guessing_the_current_password_is_throttled(patient_client):
 
 
 def test_an_email_change_needs_the_current_password_and_tells_the_old_address(app, patient_client):
-    from reminders import get_state
+    from reminders.state import get_state
 
     client, patient = patient_client
     refused = client.submit("/account/email", {"email": "new@example.com", "current_password": "not it"})

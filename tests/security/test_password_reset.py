@@ -18,7 +18,7 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def _mails(app) -> list:
-    from reminders import get_state
+    from reminders.state import get_state
 
     folder = Path(get_state(app).settings.mail_folder)
     if not folder.exists():

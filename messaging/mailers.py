@@ -1,7 +1,8 @@
-"""Building a MIME email and handing it to SES, an SMTP server or a folder of .eml files.
+"""Handing an email to SES, an SMTP server or a folder of .eml files.
 
-The web app's relay uses the same classes for confirmations, so every email of the
-system leaves through one of these three doors.
+The reminder function sends reminders through SES; the web app sends confirmations and
+account emails through SES, SMTP or the folder. Every email of the system leaves
+through one of these three doors.
 """
 from __future__ import annotations
 
@@ -9,45 +10,11 @@ import os
 import smtplib
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any, Iterable, Protocol
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    maintype: str
-    subtype: str
-    params: dict[str, str] = field(default_factory=dict)
-
-
-def build_message(*, sender: str, recipient: str, subject: str, text: str, html: str,
-                  attachments: Iterable[Attachment] = (), headers: dict[str, str] | None = None
-                  ) -> EmailMessage:
-    """A multipart/alternative email (plain text first, then HTML), mixed if there are attachments."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    for attachment in attachments:
-        message.add_attachment(attachment.content, maintype=attachment.maintype, subtype=attachment.subtype,
-                               filename=attachment.filename, params=attachment.params)
-    return message
-
-
-def _domain(address: str) -> str:
-    return address.rsplit("@", 1)[-1].strip("> ") or "localhost"
+from typing import Any, Protocol
 
 
 class Mailer(Protocol):
@@ -59,7 +26,8 @@ class SesMailer:
     """SES v2 ``SendEmail`` with raw content (the only form that carries attachments).
 
     No ``Destination``: SES then takes the recipients from the message's own headers,
-    so what is sent and where it goes cannot disagree.
+    so what is sent and where it goes cannot disagree. ``client`` is a boto3 ``sesv2``
+    client made by the caller, so that this package needs no boto3 of its own.
     """
 
     def __init__(self, client: Any):

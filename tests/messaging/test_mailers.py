@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from lambda_handler.mail import Attachment, FolderMailer, SmtpMailer, build_message
+from messaging.mailers import FolderMailer, SmtpMailer
+from messaging.message import Attachment, build_message
 from tests.reminders.aws_stack import parse_raw
 
 
@@ -80,12 +81,6 @@ def test_smtp_mailer_delivers_to_the_recipient(smtp_server):
 def test_smtp_failure_raises_for_the_caller_to_retry():
     with pytest.raises(OSError):
         SmtpMailer(host="127.0.0.1", port=1, timeout=2).send(a_message())
-
-
-def test_messages_are_multipart_with_text_html_and_attachment():
-    message = a_message()
-    parts = [part.get_content_type() for part in message.walk()]
-    assert parts == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html", "text/calendar"]
 
 
 def test_folder_mailer_leaves_no_temporary_files(tmp_path):
