@@ -6,7 +6,7 @@ any later password change (:func:`carebook.accounts.set_password` voids every
 unused link). Patients that staff created for a phone booking have no password:
 this is how they choose one.
 
-The view sends the email (:mod:`carebook.account_mail`) right after its commit.
+The view sends the email (:mod:`reminders.account_mail`) right after its commit.
 """
 from __future__ import annotations
 

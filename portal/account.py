@@ -9,13 +9,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from carebook import account_mail, accounts, audit, auth_events, throttling, two_factor, unit_of_work
+from carebook import accounts, audit, auth_events, throttling, two_factor, unit_of_work
 from carebook.access import allow
 from carebook.extensions import db, limiter
 from models import Role, User
-from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
 from portal import sign_in
+from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
 from portal.auth import confirmed_enrolment, enrolment_context, form_status
+from reminders import account_mail
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 SOURCE = "portal"

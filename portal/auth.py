@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, logout_user
 from markupsafe import Markup
 
-from carebook import account_mail, accounts, audit, auth_events, reset, throttling, totp, two_factor, unit_of_work
+from carebook import accounts, audit, auth_events, reset, throttling, totp, two_factor, unit_of_work
 from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
@@ -25,6 +25,7 @@ from models import Role, User
 from portal import sign_in
 from portal.account_forms import CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
 from portal.forms import LoginForm, RegisterForm
+from reminders import account_mail
 
 bp = Blueprint("auth", __name__)
 SOURCE = "portal"

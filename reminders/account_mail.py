@@ -19,7 +19,7 @@ from messaging.message import build_message
 from models import User
 from reminders.state import get_state
 
-logger = logging.getLogger("carebook.account_mail")
+logger = logging.getLogger(__name__)
 
 
 def send_reset_link(app: Flask, link: ResetLink) -> bool:
