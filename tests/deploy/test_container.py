@@ -1,12 +1,13 @@
 """The image, without Docker: the Dockerfile's own install and start commands, and its settings.
 
-CI machines cannot run Docker, so these tests read the Dockerfile and run what it runs: the
-dependency list it installs (checked against this environment), gunicorn with
+CI machines cannot run Docker, so these tests read the Dockerfile and run what it runs: its
+install of the dependency lock (replayed against this environment), gunicorn with
 gunicorn.conf.py exactly as its CMD says, against a migrated PostgreSQL database, and its
 HEALTHCHECK command against that server.
 """
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -24,7 +25,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from sqlalchemy import make_url
 
 from tests.conftest import POSTGRES_PROBLEM, POSTGRES_URL
@@ -103,17 +106,53 @@ def test_the_build_context_leaves_out_secrets_virtualenvs_and_tests():
     assert {".git", ".venv", "instance", "tests", ".env"} <= ignored
 
 
+def build_stage_install() -> list[str]:
+    """pip's arguments in the build stage's dependency install (what follows ``pip install``)."""
+    [run] = [rest for keyword, rest in instructions() if keyword == "RUN" and "pip install" in rest]
+    [command] = [part for part in run.split("&&") if "pip install" in part]
+    words = shlex.split(command)
+    return words[words.index("install") + 1:]
+
+
+def locked_pins(lock: Path) -> dict[str, str]:
+    """{name: version} of the lock's pins whose markers hold on this machine."""
+    pins = {}
+    for line in lock.read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$", line)
+        if match and (match.group(3) is None or Marker(match.group(3)).evaluate()):
+            pins[canonicalize_name(match.group(1))] = match.group(2)
+    return pins
+
+
+def test_the_image_installs_the_runtime_lock_with_hashes_in_a_layer_of_its_own():
+    arguments = build_stage_install()
+    assert "--require-hashes" in arguments and arguments[arguments.index("-r") + 1] == "requirements/runtime.txt"
+    # The layer is rebuilt when the lock changes, and only then: the lock is all that is copied before it.
+    steps = instructions()
+    install = next(i for i, (keyword, rest) in enumerate(steps) if keyword == "RUN" and "pip install" in rest)
+    copied = [shlex.split(rest)[:-1] for keyword, rest in steps[:install] if keyword == "COPY"]
+    assert copied == [["requirements/runtime.txt"]]
+
+
 def test_the_dependencies_the_image_installs_are_the_ones_this_environment_runs():
-    # The Dockerfile's own command turns setup.cfg into the requirements it installs.
-    [run] = [rest for keyword, rest in instructions() if keyword == "RUN" and "requirements.txt" in rest]
-    extract = re.match(r"(python -c '.*?') > requirements\.txt", run).group(1)
-    output = subprocess.run([sys.executable, "-c", shlex.split(extract)[2]], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout
-    requirements = [Requirement(line) for line in output.splitlines() if line.strip()]
-    assert {r.name.lower() for r in requirements} >= {"flask", "gunicorn", "psycopg", "sqlalchemy"}
-    for requirement in requirements:
-        installed = metadata.version(requirement.name)
-        assert requirement.specifier.contains(installed, prereleases=True), (requirement, installed)
+    # The Dockerfile's own install command, replayed here with no index to download from: it
+    # passes only if the lock is well formed in hash-checking mode and this environment already
+    # holds every pin that applies to it.
+    command = [sys.executable, "-m", "pip", "install", *build_stage_install(), "--dry-run", "--no-index", "--quiet"]
+    replay = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    pins = locked_pins(ROOT / "requirements" / "runtime.txt")
+    assert {"flask", "gunicorn", "psycopg", "sqlalchemy"} <= set(pins)
+    for name, version in pins.items():
+        assert metadata.version(name) == version, (name, version)
+    # ... and the lock is setup.cfg's requirements, each pinned within its range.
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    for line in config["options"]["install_requires"].split("\n"):
+        if line.strip():
+            requirement = Requirement(line)
+            assert requirement.specifier.contains(pins[canonicalize_name(requirement.name)], prereleases=True), \
+                requirement
 
 
 # -- gunicorn.conf.py ------------------------------------------------------------------------------
