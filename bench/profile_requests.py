@@ -74,7 +74,7 @@ def main() -> int:
 
 
 def run(args, env, doctor_ids, email, event) -> int:
-    from carebook import create_app
+    from carebook.app import create_app
     from carebook.clock import utcnow
     from carebook.extensions import db
     from models import Doctor

@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from carebook import audit
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus
 from tests.factories import make_doctor, make_patient, make_staff
 

@@ -17,7 +17,8 @@ from flask_migrate import upgrade
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, insert, select, text
 
-from carebook import accounts, audit, create_app, slots
+from carebook import accounts, audit, slots
+from carebook.app import create_app
 from carebook.booking import BookingService
 from carebook.clock import utcnow
 from carebook.extensions import db

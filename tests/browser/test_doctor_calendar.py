@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from carebook import audit
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from tests.browser.conftest import log_in
 from tests.factories import make_doctor, make_patient
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from carebook import audit, totp
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, TOTP_SECRET, make_doctor, make_patient, make_staff
 

@@ -10,7 +10,7 @@ from carebook import audit, clock
 from carebook.extensions import db
 from carebook.slot_cache import SlotCache
 from carebook.slots import Slot
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, DateOverride, Doctor, TimeOff, WeeklyHours
 from tests.factories import add_time_off, make_doctor, make_patient
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from carebook import create_app
+from carebook.app import create_app
 from carebook.extensions import db
 from tests.conftest import Browser, _test_env
 from tests.factories import make_patient

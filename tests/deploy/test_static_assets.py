@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from carebook import ConfigError, create_app
+from carebook.app import create_app
+from carebook.config import ConfigError
 from carebook.static_assets import collect, hashed_name
 
 ROOT = Path(__file__).resolve().parents[2]

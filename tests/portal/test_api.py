@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, IdempotencyRecord
 from portal import api
 from tests.factories import PASSWORD, SYSTEM, current_code, make_doctor, make_patient

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from carebook import audit
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from reminders.state import get_state
 from tests.reminders.aws_stack import parse_raw
 

@@ -90,7 +90,8 @@ def test_two_worker_threads_leave_no_reminder_behind(app, due_reminders):
 WORKER_SCRIPT = """
 import sys
 from datetime import datetime
-from carebook import clock, create_app
+from carebook import clock
+from carebook.app import create_app
 from reminders.relay import relay_once
 
 clock.freeze(datetime.fromisoformat(sys.argv[1]))

@@ -27,7 +27,7 @@ def test_outbox_rows_start_pending_and_due_now(session, doctor, patient, frozen_
 
 def test_rolled_back_booking_leaves_no_outbox_rows(session, doctor, patient):
     from carebook import audit
-    from carebook.web import booking_service
+    from carebook.services import booking_service
 
     booking_service().book(audit.Actor(None, "system"), doctor=doctor, patient=patient, start_at=TUESDAY_10)
     db.session.rollback()
@@ -54,7 +54,7 @@ def test_email_snapshot_has_no_reason_for_visit(session, doctor, patient):
 
 
 def test_listener_is_registered_once_however_many_apps_are_created(app, database_url, tmp_path):
-    from carebook import create_app
+    from carebook.app import create_app
 
     create_app(env={"DATABASE_URL": database_url, "CAREBOOK_INSTANCE_PATH": str(tmp_path / "second")})
     create_app(env={"DATABASE_URL": database_url, "CAREBOOK_INSTANCE_PATH": str(tmp_path / "third")})

@@ -94,7 +94,7 @@ def test_an_invalid_smtp_port_is_refused():
 
 
 def test_create_app_refuses_to_start_with_an_incomplete_aws_configuration(database_url, tmp_path):
-    from carebook import create_app
+    from carebook.app import create_app
 
     with pytest.raises(ConfigError, match="^AWS_REGION must be set"):
         create_app(overrides={"REMINDER_BACKEND": "aws"},

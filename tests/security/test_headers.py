@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from carebook import create_app
+from carebook.app import create_app
 from carebook.extensions import db
 from tests.conftest import Browser, _test_env
 from tests.factories import make_patient, make_staff

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from carebook import access, audit
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, DateOverride, Role, TimeOff, WeeklyHours
 from tests.factories import add_time_off, make_doctor, make_patient, make_staff
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from carebook import clock, create_app
+from carebook import clock
+from carebook.app import create_app
 from carebook.config import ConfigError
 from carebook.extensions import db
 from models import AuditEntry, UserSession

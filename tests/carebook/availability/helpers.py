@@ -8,7 +8,7 @@ import pytest
 
 from carebook import audit
 from carebook.availability import InvalidChange, SetWeeklyHours
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment
 
 UTC = timezone.utc

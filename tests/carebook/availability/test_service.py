@@ -11,7 +11,7 @@ from carebook.availability import (AddTimeOff, InvalidChange, NeedsConfirmation,
                                    SetAppointmentLength, SetOneOff, SetWeeklyHours)
 from carebook.booking.signals import appointment_changed
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, AuditEntry, DateOverride, WeeklyHours
 from tests.carebook.availability.helpers import TUESDAY, UTC, at, book, weekly
 from tests.factories import make_patient, make_staff

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from carebook import audit
 from carebook.booking import BookingError
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Doctor, Patient
 from tests.factories import make_doctor, make_patient
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from carebook.availability import RemoveOneOff, SetOneOff
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import AuditEntry, DateOverride
 from tests.carebook.availability.helpers import problems
 
