@@ -357,7 +357,7 @@ def _submit(change: Change, doctor: Doctor, invalid_page):
     except InvalidChange as invalid:
         db.session.rollback()
         return invalid_page(invalid)
-    flash(f"Saved: {_describe(change)}.", "success")
+    flash(f"Saved: {change.describe()}.", "success")
     return redirect(_page_of(change, doctor))
 
 
@@ -376,7 +376,7 @@ def _signer() -> URLSafeTimedSerializer:
 def _confirmation_page(doctor: Doctor, change: Change, affected: list[Appointment], form: ConfirmChangeForm,
                        status: int = 200):
     form.change.data = _signer().dumps({"change": encode_change(change), "shown": [a.id for a in affected]})
-    return _render("doctor/confirm.html", doctor, status, form=form, change_text=_describe(change),
+    return _render("doctor/confirm.html", doctor, status, form=form, change_text=change.describe(),
                    affected=affected, back=_page_of(change, doctor))
 
 
@@ -415,7 +415,7 @@ def confirm_change(doctor_id: int | None):
             form.reason.errors = [*form.reason.errors, *invalid.messages("reason")]
             return _confirmation_page(doctor, change, service.affected_appointments(change), form, status=400)
         return _flash_problems(doctor, _endpoint_of(change))(invalid)
-    message = f"Saved: {_describe(change)}."
+    message = f"Saved: {change.describe()}."
     if result.flagged:
         message += f" {_count(result.flagged)} kept and flagged for the clinic's staff to contact the patients."
     if result.cancelled:
@@ -435,11 +435,6 @@ def _endpoint_of(change: Change) -> str:
 
 def _page_of(change: Change, doctor: Doctor) -> str:
     return _link(doctor, _endpoint_of(change))
-
-
-def _describe(change: Change) -> str:
-    """The change in a sentence, for flashes and the confirmation page."""
-    return change.describe()
 
 
 def _attach_range_errors(invalid: InvalidChange, prefix: str, ranges, filled: list[tuple[int, tuple]]) -> None:
