@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from carebook import audit, timefmt
 from carebook.access import allow
-from carebook.availability import (AddTimeOff, AvailabilityService, Change, InvalidChange,
-                                   NeedsConfirmation, RemoveOneOff, RemoveTimeOff, RemoveWeeklyHours,
+from carebook.availability import (AddTimeOff, Change, InvalidChange, NeedsConfirmation,
+                                   RemoveOneOff, RemoveTimeOff, RemoveWeeklyHours,
                                    SetAppointmentLength, SetOneOff, SetWeeklyHours, decode_change,
                                    encode_change, format_range)
 from carebook.availability.calendar_view import day_summary, month_overview, week_grid
