@@ -181,7 +181,8 @@ def frozen_now():
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(env=_test_env(database_url, tmp_path))
+    # argon2's cheapest parameters: sign-ins cost microseconds (tests/carebook/test_passwords.py covers the standard ones).
+    app = create_app(env={**_test_env(database_url, tmp_path), "PASSWORD_HASHING": "fast-for-tests"})
     app.test_client_class = Browser
     with app.app_context():
         yield app
