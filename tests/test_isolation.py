@@ -3,15 +3,15 @@
 The first test leaves behind what a test can: rows committed by a request, by the test's
 session and by another connection (as a thread or a subprocess would), an id taken by a
 rolled-back insert, kept slot lists, counted login failures and a file in the instance
-folder. The second, run after it on the same worker (one xdist_group) with the same app,
-finds none of it; it changes the app's config, and the third gets an app without the change.
+folder. The second, run after it with the same app, finds none of it; it changes the app's
+config, and the third gets an app without the change. (A file's tests run in order, in one
+process also under pytest-xdist: setup.cfg distributes whole files, --dist loadfile.)
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from carebook.config import normalise_database_url
@@ -19,8 +19,6 @@ from carebook.extensions import db
 from carebook.web import booking_service
 from models import DateOverride
 from tests.factories import make_doctor, make_patient
-
-pytestmark = pytest.mark.xdist_group("isolation")
 
 TUESDAY = date(2026, 6, 2)
 EMAIL = "same.patient@example.test"
