@@ -54,6 +54,8 @@ DEFAULT_NOW = datetime(2026, 6, 1, 7, 0, tzinfo=timezone.utc)
 BACKENDS = ("sqlite", "postgresql")
 #: "gw0", "gw1"... under pytest-xdist: in the names of this worker's databases.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+#: Where the browser tests leave a screenshot of each journey's last page (tests/browser/conftest.py).
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"))
 #: Why the PostgreSQL tests cannot run (None: they can); set in pytest_configure, before any test module is imported.
 POSTGRES_PROBLEM: str | None = None
 
@@ -87,6 +89,11 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    # Here, not in tests/browser/conftest.py: under pytest-xdist only this conftest is loaded where the summary is written.
+    reports = [report for kept in terminalreporter.stats.values() for report in kept if hasattr(report, "nodeid")]
+    if any(report.nodeid.startswith("tests/browser/") for report in reports) and SCREENSHOT_DIR.is_dir():
+        terminalreporter.section("browser screenshots")
+        terminalreporter.write_line(f"last page of each journey: {SCREENSHOT_DIR}")
     if _postgres_wanted(config) and POSTGRES_PROBLEM:
         terminalreporter.section("PostgreSQL", sep="!")
         terminalreporter.write_line(POSTGRES_HELP)

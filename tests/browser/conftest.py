@@ -15,11 +15,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from carebook import totp
+from tests.conftest import SCREENSHOT_DIR
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"))
 
 BROWSER_TESTS = Path(__file__).resolve().parent
 
@@ -37,12 +37,6 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason=f"no chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
     for item in browser_items:
         item.add_marker(skip)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if SCREENSHOT_DIR.exists() and any(SCREENSHOT_DIR.iterdir()):
-        terminalreporter.section("browser screenshots")
-        terminalreporter.write_line(f"last page of each journey: {SCREENSHOT_DIR}")
 
 
 @pytest.fixture
