@@ -109,6 +109,12 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
                                absolute=timedelta(hours=absolute_hours))
     if timeouts.idle > timeouts.absolute:
         raise ConfigError("SESSION_IDLE_MINUTES must not be longer than SESSION_ABSOLUTE_HOURS")
+    # argon2's cheapest parameters make a test suite's hundreds of sign-ins cheap (carebook/passwords.py).
+    password_hashing = env.get("PASSWORD_HASHING") or "standard"
+    if password_hashing not in ("standard", "fast-for-tests"):
+        raise ConfigError(f"PASSWORD_HASHING must be standard or fast-for-tests, got {password_hashing!r}")
+    if password_hashing == "fast-for-tests" and environment != "test":
+        raise ConfigError("PASSWORD_HASHING=fast-for-tests is allowed only with CAREBOOK_ENV=test")
     config = {
         "ENV_NAME": environment,
         "SECRET_KEY": secret_key,
@@ -129,6 +135,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "SESSION_COOKIE_SECURE": production,
         "SESSION_TIMEOUTS": timeouts,
         "PERMANENT_SESSION_LIFETIME": timeouts.absolute,
+        "PASSWORD_HASHING": password_hashing,
         "PASSWORD_RESET_LIFETIME": timedelta(minutes=int_setting(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",

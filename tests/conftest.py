@@ -1,25 +1,46 @@
-"""Test fixtures: real databases built by the migrations, a frozen clock, and helpers.
+"""Test fixtures: real databases built by the migrations, one app per database, a frozen clock, and helpers.
 
 Integration tests run on SQLite and on PostgreSQL. The PostgreSQL server comes from
 TEST_DATABASE_URL (default: postgresql://postgres@127.0.0.1:5432/postgres, used only
 to create and drop throw-away databases). Without a reachable server those tests are
 skipped with a message saying how to point them at one; under CI=true that is an error.
+``--backend sqlite`` (what ``scripts/test --fast`` passes) leaves PostgreSQL out.
+
+What keeps the suite fast, and its tests apart:
+
+* Each test database (one per backend and pytest-xdist worker) has one app that the tests
+  share. Before each test its per-test state is reset (rate-limit counters, kept slot
+  lists, the instance folder); a test that changed the app (its config, hooks, routes or
+  extensions) leaves it to be rebuilt for the next one. Flask refuses new routes on an
+  app that has served requests, so a test that adds some is marked ``own_app``.
+* After each test, the tables it wrote to are emptied (tests/isolation.py): tests commit
+  for real, so rolling back a transaction could not undo them.
+* The throw-away databases do not wait for the disk at commit, and the shared app hashes
+  passwords with argon2's cheapest parameters (PASSWORD_HASHING=fast-for-tests; the
+  standard ones are tested in tests/carebook/test_passwords.py).
 """
 from __future__ import annotations
 
 import contextvars
 import os
+import shutil
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import make_url, text
+from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.engine import Engine
 
 from carebook import clock, create_app, totp
-from carebook.extensions import db
+from carebook.config import normalise_database_url
+from carebook.extensions import db, limiter
+from carebook.slot_cache import SlotCache
+from tests.isolation import TableJanitor
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
@@ -30,6 +51,13 @@ POSTGRES_HELP = (
 )
 #: A Monday, 08:00 in London (BST): the default "now" of every test.
 DEFAULT_NOW = datetime(2026, 6, 1, 7, 0, tzinfo=timezone.utc)
+BACKENDS = ("sqlite", "postgresql")
+#: "gw0", "gw1"... under pytest-xdist: in the names of this worker's databases.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+#: Where the browser tests leave a screenshot of each journey's last page (tests/browser/conftest.py).
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"))
+#: Why the PostgreSQL tests cannot run (None: they can); set in pytest_configure, before any test module is imported.
+POSTGRES_PROBLEM: str | None = None
 
 
 def _postgres_reachable() -> str | None:
@@ -40,16 +68,33 @@ def _postgres_reachable() -> str | None:
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-POSTGRES_PROBLEM = _postgres_reachable()
+def pytest_addoption(parser):
+    parser.addoption("--backend", action="append", choices=BACKENDS, dest="backends",
+                     help="run the database tests on this backend only (repeatable; default: both)")
+
+
+def _backends(config) -> tuple[str, ...]:
+    return tuple(config.getoption("backends") or BACKENDS)
+
+
+def _postgres_wanted(config) -> bool:
+    return "postgresql" in _backends(config)
 
 
 def pytest_configure(config):
-    if POSTGRES_PROBLEM and os.environ.get("CI") == "true":
+    global POSTGRES_PROBLEM
+    POSTGRES_PROBLEM = _postgres_reachable() if _postgres_wanted(config) else "left out (--backend sqlite)"
+    if _postgres_wanted(config) and POSTGRES_PROBLEM and os.environ.get("CI") == "true":
         raise pytest.UsageError(f"CI=true but {POSTGRES_HELP} ({POSTGRES_PROBLEM})")
 
 
-def pytest_terminal_summary(terminalreporter):
-    if POSTGRES_PROBLEM:
+def pytest_terminal_summary(terminalreporter, config):
+    # Here, not in tests/browser/conftest.py: under pytest-xdist only this conftest is loaded where the summary is written.
+    reports = [report for kept in terminalreporter.stats.values() for report in kept if hasattr(report, "nodeid")]
+    if any(report.nodeid.startswith("tests/browser/") for report in reports) and SCREENSHOT_DIR.is_dir():
+        terminalreporter.section("browser screenshots")
+        terminalreporter.write_line(f"last page of each journey: {SCREENSHOT_DIR}")
+    if _postgres_wanted(config) and POSTGRES_PROBLEM:
         terminalreporter.section("PostgreSQL", sep="!")
         terminalreporter.write_line(POSTGRES_HELP)
         terminalreporter.write_line(f"reason: {POSTGRES_PROBLEM}")
@@ -64,6 +109,19 @@ def pytest_generate_tests(metafunc):
     else:
         params = ["sqlite", postgres]
     metafunc.parametrize("backend", params, indirect=True, scope="session")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out the runs on a backend that --backend did not ask for."""
+    wanted = _backends(config)
+    left_out = [item for item in items if _backend_of(item) not in (None, *wanted)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if _backend_of(item) in (None, *wanted)]
+
+
+def _backend_of(item) -> str | None:
+    return item.callspec.params.get("backend") if hasattr(item, "callspec") else None
 
 
 @pytest.fixture(scope="session")
@@ -83,25 +141,66 @@ def _test_env(database_url: str, instance_path: Path) -> dict[str, str]:
     }
 
 
+@dataclass
+class ThrowAwayDatabase:
+    """A migrated throw-away database of one backend, for this worker, and the app its tests share."""
+
+    url: str
+    instance: Path  # the shared app's instance folder
+    janitor: TableJanitor
+    shared_app: Flask | None = None
+    #: The shared app's config, hooks, routes and extensions as the current test got them.
+    wiring: tuple = field(default=(), repr=False)
+
+
 @pytest.fixture(scope="session")
-def database_url(backend, tmp_path_factory):
+def test_database(backend, tmp_path_factory):
     """A new database of this backend, migrated to head; dropped at the end of the run."""
     instance = tmp_path_factory.mktemp(f"instance-{backend}")
     if backend == "sqlite":
         url = f"sqlite:///{instance / 'test.sqlite3'}"
         _migrate(url, instance)
-        yield url
+        yield from _opened(url, instance)
         return
-    name = f"carebook_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"carebook_test_{WORKER}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+        # A throw-away database need not wait for the disk at commit (about 5 ms a commit here).
+        admin.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
         _migrate(url, instance)
-        yield url
+        yield from _opened(url, instance)
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _opened(url: str, instance: Path):
+    """The migrated database at ``url`` as its tests use it; its shared app is disposed of at the end."""
+    engine = create_engine(normalise_database_url(url))
+    _skip_disk_sync_on_sqlite(engine)
+    database = ThrowAwayDatabase(url, instance / "app", TableJanitor(engine, db.metadata))
+    try:
+        yield database
+    finally:
+        if database.shared_app is not None:
+            _dispose(database.shared_app)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(test_database) -> str:
+    return test_database.url
+
+
+@pytest.fixture(autouse=True)
+def empty_written_tables(request):
+    """After a test that used a test database, empty the tables it wrote to (tests/isolation.py)."""
+    database = request.getfixturevalue("test_database") if "test_database" in request.fixturenames else None
+    yield
+    if database is not None:
+        database.janitor.empty_written_tables()
 
 
 def _migrate(url: str, instance: Path) -> None:
@@ -179,25 +278,78 @@ def frozen_now():
     clock.freeze(None)
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(env=_test_env(database_url, tmp_path))
+#: What the apps of the ``app`` fixture add to _test_env: argon2's cheapest parameters make sign-ins
+#: cost microseconds (tests/carebook/test_passwords.py covers the standard ones).
+SHARED_APP_ENV = {"PASSWORD_HASHING": "fast-for-tests"}
+
+
+def _build_app(database_url: str, instance: Path) -> Flask:
+    app = create_app(env={**_test_env(database_url, instance), **SHARED_APP_ENV})
     app.test_client_class = Browser
     with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_all_tables()
+        _skip_disk_sync_on_sqlite(db.engine)
+    return app
+
+
+def _dispose(app: Flask) -> None:
+    with app.app_context():
         db.engine.dispose()
 
 
-def _empty_all_tables() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                connection.execute(text(f"DELETE FROM {table}"))
+@pytest.fixture
+def app(request, test_database, tmp_path):
+    """The test database's shared app, reset for this test (or a new app of its own: ``own_app``)."""
+    if request.node.get_closest_marker("own_app"):
+        app = _build_app(test_database.url, tmp_path)
+        with app.app_context():
+            yield app
+            db.session.remove()
+        _dispose(app)
+        return
+    app = _checkout(test_database)
+    with app.app_context():
+        yield app
+        db.session.remove()
+    if _wiring(app) != test_database.wiring:
+        _dispose(app)
+        test_database.shared_app = None
+
+
+def _checkout(database: ThrowAwayDatabase) -> Flask:
+    """The shared app, with what one test may leave behind cleared."""
+    if database.shared_app is None:
+        database.shared_app = _build_app(database.url, database.instance)
+    app = database.shared_app
+    limiter.init_app(app)  # fresh counters; and apps made since (another test's) may have reconfigured it
+    kept_slots = app.extensions.get("slot_cache")
+    if kept_slots is not None:
+        app.extensions["slot_cache"] = SlotCache(max_entries=kept_slots.max_entries, max_age=kept_slots.max_age)
+    shutil.rmtree(app.instance_path)
+    Path(app.instance_path).mkdir()
+    database.wiring = _wiring(app)
+    return app
+
+
+def _wiring(app: Flask) -> tuple:
+    """What a test could change on the app: config, extensions, request hooks, routes, error handlers, WSGI stack."""
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
+             app.url_value_preprocessors, app.url_default_functions, app.template_context_processors)
+    return (dict(app.config), dict(app.extensions), [{key: list(funcs) for key, funcs in hook.items()} for hook in hooks],
+            list(app.teardown_appcontext_funcs), dict(app.view_functions), len(list(app.url_map.iter_rules())),
+            # Looking a handler up adds empty entries to these defaultdicts: only handlers count.
+            {(key, code): dict(handlers) for key, codes in app.error_handler_spec.items()
+             for code, handlers in codes.items() if handlers},
+            app.wsgi_app, app.test_client_class, dict(app.jinja_env.globals), dict(app.jinja_env.filters))
+
+
+def _skip_disk_sync_on_sqlite(engine: Engine) -> None:
+    """A throw-away SQLite database need not wait for the disk at commit (about 4 ms a commit here)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def no_sync(dbapi_connection, connection_record):
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import count
 
+from flask import current_app
+
 from carebook import accounts, audit, totp
 from carebook.clock import utcnow
 from carebook.extensions import db
@@ -18,14 +20,15 @@ SYSTEM = audit.Actor(None, "system")
 _numbers = count(1)
 
 
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    # argon2 is slow on purpose; hash the shared test password once per run.
+@lru_cache
+def _password_hash(hashing: str) -> str:
+    # Standard argon2 is slow on purpose: hash the shared test password once per setting.
     return hash_password(PASSWORD)
 
 
 def _with_test_password(user: User) -> User:
-    user.password_hash = _password_hash()
+    """The shared test password, hashed with the app's PASSWORD_HASHING (so no sign-in rehashes it)."""
+    user.password_hash = _password_hash(current_app.config["PASSWORD_HASHING"])
     return user
 
 

@@ -15,30 +15,28 @@ import pytest
 from werkzeug.serving import make_server
 
 from carebook import totp
+from tests.conftest import SCREENSHOT_DIR
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"))
 
-pytestmark = pytest.mark.browser
+BROWSER_TESTS = Path(__file__).resolve().parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the marker
 def pytest_collection_modifyitems(config, items):
+    browser_items = [item for item in items if BROWSER_TESTS in item.path.parents]
+    for item in browser_items:
+        # Marked here: a conftest's own `pytestmark` marks nothing. `-m "not browser"` leaves them out.
+        item.add_marker(pytest.mark.browser)
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
     if os.environ.get("CI") == "true":
         raise pytest.UsageError(f"CI=true but no chromium at {CHROMIUM}; `apt-get install chromium`")
     skip = pytest.mark.skip(reason=f"no chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)")
-    for item in items:
-        if "tests/browser" in str(item.fspath):
-            item.add_marker(skip)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if SCREENSHOT_DIR.exists() and any(SCREENSHOT_DIR.iterdir()):
-        terminalreporter.section("browser screenshots")
-        terminalreporter.write_line(f"last page of each journey: {SCREENSHOT_DIR}")
+    for item in browser_items:
+        item.add_marker(skip)
 
 
 @pytest.fixture

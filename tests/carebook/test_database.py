@@ -7,7 +7,7 @@ from flask import jsonify
 from carebook.access import public
 from carebook.extensions import db
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.own_app]  # own_app: the probe adds a route
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ def test_a_malformed_id_is_replaced(client, bad):
     assert returned != bad and len(returned) == 32
 
 
+@pytest.mark.own_app  # adds a route
 def test_every_line_of_a_request_carries_its_id(app, client, log_lines):
     @public
     def noisy():
@@ -100,6 +101,7 @@ def test_a_patients_journey_leaves_no_personal_data_in_the_logs(app, client, log
     assert cookie is not None and cookie.value not in text
 
 
+@pytest.mark.own_app  # adds a route
 def test_an_email_address_in_a_message_or_an_error_is_masked(app, client, log_lines):
     @public
     def failing():

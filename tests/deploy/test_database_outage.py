@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import make_url
 
-from carebook import create_app
+from carebook import create_app, database
 from carebook.database import UNAVAILABLE_MESSAGE
 from carebook.extensions import db
 from tests.conftest import Browser
@@ -55,6 +55,26 @@ def patient_client(app, proxied_app):
     client = proxied_app.test_client()
     assert client.login(patient.user.email).status_code == 302
     return client
+
+
+class PoolClock:
+    """The monotonic clock of carebook.database's idle pings, moved on by the test instead of by sleeping."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def pool_clock(monkeypatch) -> PoolClock:
+    clock = PoolClock()
+    monkeypatch.setattr(database, "time", clock)
+    return clock
 
 
 def timed(request):
@@ -113,10 +133,11 @@ def test_a_database_that_does_not_answer_costs_a_request_the_connect_timeout_not
     assert patient_client.get("/api/doctors").status_code == 200
 
 
-def test_connections_that_died_while_the_pool_was_idle_are_replaced_without_an_error(proxy, patient_client):
+def test_connections_that_died_while_the_pool_was_idle_are_replaced_without_an_error(proxy, patient_client,
+                                                                                      pool_clock):
     # A failover at night: nothing runs while the database restarts, so no request notices.
     assert patient_client.get("/api/doctors").status_code == 200
     proxy.cut()
     proxy.restore()
-    time.sleep(1.2)  # longer than DATABASE_PING_AFTER_IDLE: the pooled connection is pinged first
+    pool_clock.advance(1.2)  # longer than DATABASE_PING_AFTER_IDLE: the pooled connection is pinged first
     assert patient_client.get("/api/doctors").status_code == 200

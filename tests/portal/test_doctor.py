@@ -65,6 +65,13 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def week_columns(page: str) -> dict[str, list[str]]:
+    """The week page's day columns: day -> the classes of its pieces after "piece", top to bottom."""
+    sections = re.findall(r'<section class="week-day[^"]*" aria-labelledby="day-([0-9-]+)">(.*?)</section>',
+                          page, re.S)
+    return {day: re.findall(r'<li class="piece ([^"]+)"', body) for day, body in sections}
+
+
 def confirmation_token(page: str) -> str:
     return re.search(r'name="change" type="hidden" value="([^"]+)"', page).group(1)
 
@@ -110,8 +117,12 @@ def test_the_week_shows_hours_time_off_one_off_changes_and_appointments(as_docto
     assert "10:00–10:30" in page and "Alice Patient" in page and "Annual review" in page
     assert "Time off 12:00–14:00 (Away)" in page
     assert "One-off hours 10:00–13:00" in page
-    assert 'class="piece u12 working"' in page or "piece u" in page and " working" in page
-    assert "time-off" in page and "one-off" in page
+    # Each day column from 08:00 to 18:00 in 5-minute units (u12 = an hour), top to bottom.
+    columns = week_columns(page)
+    assert columns["2026-06-02"] == ["u12 closed", "u12 working", "u6 appointments", "u48 working", "u30 working",
+                                     "u12 closed"]
+    assert columns["2026-06-03"] == ["u12 closed", "u36 working", "u24 time-off", "u36 working", "u12 closed"]
+    assert columns["2026-06-04"] == ["u24 closed", "u36 one-off", "u48 closed", "u12 closed"]
     assert 'href="/doctor/week?week=2026-05-25"' in page and 'href="/doctor/week?week=2026-06-08"' in page
 
 
