@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from carebook import auth_events, timefmt
 from carebook.extensions import db
-from carebook.services import booking_service  # noqa: F401  TEMPORARY, until tests import carebook.services
 
 
 def init_app(app: Flask) -> None:

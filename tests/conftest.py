@@ -36,7 +36,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 
-from carebook import clock, create_app, totp
+from carebook import clock, totp
+from carebook.app import create_app
 from carebook.config import normalise_database_url
 from carebook.extensions import db, limiter
 from carebook.slot_cache import SlotCache

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from carebook.config import normalise_database_url
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import DateOverride
 from tests.factories import make_doctor, make_patient
 

@@ -8,7 +8,7 @@ import pytest
 
 from carebook import audit
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment
 from tests.factories import make_staff
 

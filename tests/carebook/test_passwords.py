@@ -6,7 +6,8 @@ from argon2 import Parameters, PasswordHasher, extract_parameters, profiles
 from flask import Flask
 from sqlalchemy import select
 
-from carebook import create_app, passwords
+from carebook import passwords
+from carebook.app import create_app
 from carebook.config import ConfigError, load_config
 from carebook.extensions import db
 from models import User

@@ -10,7 +10,8 @@ import time
 import pytest
 from sqlalchemy import make_url
 
-from carebook import create_app, database
+from carebook import database
+from carebook.app import create_app
 from carebook.database import UNAVAILABLE_MESSAGE
 from carebook.extensions import db
 from tests.conftest import Browser

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from carebook import audit, clock
 from carebook.extensions import db
-from carebook.web import booking_service
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, AuditEntry, DateOverride, TimeOff, WeeklyHours
 from tests.factories import add_time_off, make_doctor, make_patient, make_staff
 

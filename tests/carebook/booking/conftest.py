@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from carebook.web import booking_service
+from carebook.services import booking_service
 from tests.factories import make_doctor, make_patient
 
 
