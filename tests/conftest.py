@@ -22,6 +22,7 @@ What keeps the suite fast, and its tests apart:
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import shutil
 import uuid
@@ -269,6 +270,17 @@ def allow_code_reuse(email: str) -> None:
 
     db.session.execute(update(User).where(User.email == email.strip().lower()).values(totp_last_step=None))
     db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def restored_logging():
+    """An app built with LOG_FORMAT or LOG_LEVEL sets up the process's root logger (carebook/logging_setup.py);
+    what one test set up must not print into the next one's output."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
