@@ -22,9 +22,11 @@ def stack():
 
 @pytest.fixture
 def aws_app(app, stack):
-    """The test app switched to the AWS backend, pointed at the moto stack."""
+    """The test app switched to the AWS backend, pointed at the moto stack (and back afterwards)."""
+    local = reminders.get_state(app)
     reminders.init_app(app, env=stack.app_settings())
-    return app
+    yield app
+    app.extensions["reminders"] = local  # so the next test can have the shared app as it was (tests/conftest.py)
 
 
 @pytest.fixture
