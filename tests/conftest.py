@@ -182,7 +182,7 @@ def _opened(url: str, instance: Path):
     """The migrated database at ``url`` as its tests use it; its shared app is disposed of at the end."""
     engine = create_engine(normalise_database_url(url))
     _skip_disk_sync_on_sqlite(engine)
-    database = ThrowAwayDatabase(url, instance / "app", TableJanitor(engine, db.metadata))
+    database = ThrowAwayDatabase(url, instance / "app", TableJanitor(engine))
     try:
         yield database
     finally:

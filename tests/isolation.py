@@ -14,12 +14,22 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection, Engine
 
 
-class TableJanitor:
-    """Empties the tables of ``metadata`` that a test wrote to, through its own connection."""
+#: Written by the migrations, not by tests.
+KEPT_TABLES = {"alembic_version"}
 
-    def __init__(self, engine: Engine, metadata: MetaData):
+
+class TableJanitor:
+    """Empties the tables of the database that a test wrote to, through its own connection.
+
+    The tables are read from the database itself, so one that a migration adds without
+    a model is emptied too.
+    """
+
+    def __init__(self, engine: Engine):
         self.engine = engine
-        self.tables = [table.name for table in metadata.sorted_tables]  # parents before children
+        schema = MetaData()
+        schema.reflect(engine)
+        self.tables = [table.name for table in schema.sorted_tables if table.name not in KEPT_TABLES]  # parents first
         with engine.connect() as connection:
             quote = connection.dialect.identifier_preparer.quote
             self.postgres = connection.dialect.name == "postgresql"
