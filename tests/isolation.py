@@ -30,15 +30,14 @@ class TableJanitor:
         schema = MetaData()
         schema.reflect(engine)
         self.tables = [table.name for table in schema.sorted_tables if table.name not in KEPT_TABLES]  # parents first
+        self._quote = quote = engine.dialect.identifier_preparer.quote
         with engine.connect() as connection:
-            quote = connection.dialect.identifier_preparer.quote
-            self.postgres = connection.dialect.name == "postgresql"
-            self.sequences = self._id_sequences(connection) if self.postgres else {}
+            self.sequences = self._id_sequences(connection) if engine.dialect.name == "postgresql" else {}
+        # One statement: the names of the tables with a row, or with an id sequence that was used.
         self._written_query = text(" UNION ALL ".join(
             f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {quote(name)})"
             + (f" OR (SELECT is_called FROM {self.sequences[name]})" if name in self.sequences else "")
             for name in self.tables))
-        self._quote = quote
 
     def _id_sequences(self, connection: Connection) -> dict[str, str]:
         """Table name -> the sequence behind its serial or identity column (PostgreSQL)."""
