@@ -57,7 +57,8 @@ BACKENDS = ("sqlite", "postgresql")
 #: "gw0", "gw1"... under pytest-xdist: in the names of this worker's databases.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 #: Where the browser tests leave a screenshot of each journey's last page (tests/browser/conftest.py).
-SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"))
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR")
+                      or Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots")
 #: Why the PostgreSQL tests cannot run (None: they can); set in pytest_configure, before any test module is imported.
 POSTGRES_PROBLEM: str | None = None
 
@@ -91,7 +92,8 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    # Here, not in tests/browser/conftest.py: under pytest-xdist only this conftest is loaded where the summary is written.
+    # Here rather than in tests/browser/conftest.py: under pytest-xdist, the process that writes
+    # the summary loads only this conftest.
     reports = [report for kept in terminalreporter.stats.values() for report in kept if hasattr(report, "nodeid")]
     if any(report.nodeid.startswith("tests/browser/") for report in reports) and SCREENSHOT_DIR.is_dir():
         terminalreporter.section("browser screenshots")
@@ -182,7 +184,7 @@ def _opened(url: str, instance: Path):
     """The migrated database at ``url`` as its tests use it; its shared app is disposed of at the end."""
     engine = create_engine(normalise_database_url(url))
     _skip_disk_sync_on_sqlite(engine)
-    database = ThrowAwayDatabase(url, instance / "app", TableJanitor(engine, db.metadata))
+    database = ThrowAwayDatabase(url, instance / "app", TableJanitor(engine))
     try:
         yield database
     finally:
@@ -347,12 +349,21 @@ def _wiring(app: Flask) -> tuple:
     """What a test could change on the app: config, extensions, request hooks, routes, error handlers, WSGI stack."""
     hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
              app.url_value_preprocessors, app.url_default_functions, app.template_context_processors)
-    return (dict(app.config), dict(app.extensions), [{key: list(funcs) for key, funcs in hook.items()} for hook in hooks],
-            list(app.teardown_appcontext_funcs), dict(app.view_functions), len(list(app.url_map.iter_rules())),
-            # Looking a handler up adds empty entries to these defaultdicts: only handlers count.
-            {(key, code): dict(handlers) for key, codes in app.error_handler_spec.items()
-             for code, handlers in codes.items() if handlers},
-            app.wsgi_app, app.test_client_class, dict(app.jinja_env.globals), dict(app.jinja_env.filters))
+    return (
+        dict(app.config),
+        dict(app.extensions),
+        [{key: list(funcs) for key, funcs in hook.items()} for hook in hooks],
+        list(app.teardown_appcontext_funcs),
+        dict(app.view_functions),
+        len(list(app.url_map.iter_rules())),
+        # Looking a handler up adds empty entries to these defaultdicts: only handlers count.
+        {(key, code): dict(handlers) for key, codes in app.error_handler_spec.items()
+         for code, handlers in codes.items() if handlers},
+        app.wsgi_app,
+        app.test_client_class,
+        dict(app.jinja_env.globals),
+        dict(app.jinja_env.filters),
+    )
 
 
 def _skip_disk_sync_on_sqlite(engine: Engine) -> None:

@@ -14,21 +14,30 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection, Engine
 
 
-class TableJanitor:
-    """Empties the tables of ``metadata`` that a test wrote to, through its own connection."""
+#: Written by the migrations, not by tests.
+KEPT_TABLES = {"alembic_version"}
 
-    def __init__(self, engine: Engine, metadata: MetaData):
+
+class TableJanitor:
+    """Empties the tables of the database that a test wrote to, through its own connection.
+
+    The tables are read from the database itself, so one that a migration adds without
+    a model is emptied too.
+    """
+
+    def __init__(self, engine: Engine):
         self.engine = engine
-        self.tables = [table.name for table in metadata.sorted_tables]  # parents before children
+        schema = MetaData()
+        schema.reflect(engine)
+        self.tables = [table.name for table in schema.sorted_tables if table.name not in KEPT_TABLES]  # parents first
+        self._quote = quote = engine.dialect.identifier_preparer.quote
         with engine.connect() as connection:
-            quote = connection.dialect.identifier_preparer.quote
-            self.postgres = connection.dialect.name == "postgresql"
-            self.sequences = self._id_sequences(connection) if self.postgres else {}
+            self.sequences = self._id_sequences(connection) if engine.dialect.name == "postgresql" else {}
+        # One statement: the names of the tables with a row, or with an id sequence that was used.
         self._written_query = text(" UNION ALL ".join(
             f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {quote(name)})"
             + (f" OR (SELECT is_called FROM {self.sequences[name]})" if name in self.sequences else "")
             for name in self.tables))
-        self._quote = quote
 
     def _id_sequences(self, connection: Connection) -> dict[str, str]:
         """Table name -> the sequence behind its serial or identity column (PostgreSQL)."""

@@ -33,7 +33,7 @@ def test_a_test_leaves_rows_ids_kept_slots_counters_and_a_file_behind(app, clien
     assert client.login(EMAIL).status_code == 302  # the request commits a session row
     elsewhere = create_engine(normalise_database_url(database_url))
     with elsewhere.begin() as connection:
-        connection.execute(text("INSERT INTO time_off (doctor_id, start_at, end_at, reason) VALUES (:d, :s, :e, 'x')"),
+        connection.execute(text("INSERT INTO time_off (doctor_id, start_at, end_at, reason) VALUES (:d, :s, :e, '')"),
                            {"d": doctor.id, "s": datetime(2026, 6, 3, 9, tzinfo=timezone.utc),
                             "e": datetime(2026, 6, 3, 10, tzinfo=timezone.utc)})
     elsewhere.dispose()

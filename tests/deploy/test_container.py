@@ -289,9 +289,16 @@ def test_it_logs_json_access_lines_with_the_request_id_and_without_the_query_str
     status, headers, _ = get(server["base"] + "/healthz?email=someone%40mailbox.org",
                              {"X-Request-ID": "deploy-test-0001"})
     assert status == 200 and headers["X-Request-ID"] == "deploy-test-0001"
-    time.sleep(0.3)
-    lines = [json.loads(line) for line in server["log"].read_text().splitlines() if line.startswith("{")]
-    [access] = [line for line in lines if line.get("request_id") == "deploy-test-0001"]
+    # gunicorn writes the access line after the response: wait for it (a busy machine is slow), not a fixed time.
+    deadline = time.monotonic() + 30
+    while True:
+        complete = server["log"].read_text().split("\n")[:-1]  # not a line still being written
+        lines = [json.loads(line) for line in complete if line.startswith("{")]
+        matching = [line for line in lines if line.get("request_id") == "deploy-test-0001"]
+        if matching or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    [access] = matching
     assert (access["method"], access["path"], access["status"]) == ("GET", "/healthz", 200)
     assert "mailbox.org" not in server["log"].read_text()
 

@@ -5,6 +5,7 @@ import pytest
 from moto import mock_aws
 
 import reminders.wiring
+from reminders.state import EXTENSION_KEY, get_state
 from tests.factories import make_doctor, make_patient
 from tests.reminders.aws_stack import create_stack, use_fake_credentials
 
@@ -22,9 +23,11 @@ def stack():
 
 @pytest.fixture
 def aws_app(app, stack):
-    """The test app switched to the AWS backend, pointed at the moto stack."""
+    """The test app switched to the AWS backend, pointed at the moto stack (and back afterwards)."""
+    local = get_state(app)
     reminders.wiring.init_app(app, env=stack.app_settings())
-    return app
+    yield app
+    app.extensions[EXTENSION_KEY] = local  # so the next test can have the shared app as it was (tests/conftest.py)
 
 
 @pytest.fixture
