@@ -5,7 +5,7 @@ session and by another connection (as a thread or a subprocess would), an id tak
 rolled-back insert, kept slot lists, counted login failures and a file in the instance
 folder. The second, run after it with the same app, finds none of it; it changes the app's
 config, and the third gets an app without the change. (A file's tests run in order, in one
-process also under pytest-xdist: setup.cfg distributes whole files, --dist loadfile.)
+process also under pytest-xdist: scripts/test distributes whole files, --dist loadfile.)
 """
 from __future__ import annotations
 
