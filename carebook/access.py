@@ -73,15 +73,20 @@ def enforce_declared_access() -> None:
     return None
 
 
+def request_source() -> str:
+    """The door this request came through, as the audit log names it: "api", "admin" or "portal"."""
+    if request.blueprint == "api":
+        return "api"
+    return "admin" if _is_admin_endpoint(current_app, request.endpoint or "") else "portal"
+
+
 def refuse(reason: str) -> NoReturn:
     """403, with an audit row saying who was refused what (kept: the request's work is rolled back)."""
     from carebook import auth_events
     from carebook.extensions import db
 
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    source = "api" if request.blueprint == "api" else ("admin" if _is_admin_endpoint(current_app, request.endpoint or "")
-                                                       else "portal")
-    auth_events.record_refusal(db.session, auth_events.ACCESS_REFUSED, user, source=source, actor=user,
+    auth_events.record_refusal(db.session, auth_events.ACCESS_REFUSED, user, source=request_source(), actor=user,
                                method=request.method, reason=reason, role=user.role.value if user else "anonymous")
     abort(403)
 

@@ -88,6 +88,7 @@ def wrong_api_code(response: Response) -> bool:
 def audit_breach(request_limit) -> None:
     """``on_breach`` of every throttle here: file the refusal in the audit log."""
     from carebook import accounts, auth_events
+    from carebook.access import request_source
     from carebook.extensions import db
 
     user = None
@@ -98,6 +99,5 @@ def audit_breach(request_limit) -> None:
 
         pending = session.get(PENDING_LOGIN_KEY)
         user = db.session.get(User, pending.get("user_id")) if isinstance(pending, dict) else None
-    source = "api" if request.blueprint == "api" else "portal"
-    auth_events.record_refusal(db.session, auth_events.THROTTLED, user, source=source,
+    auth_events.record_refusal(db.session, auth_events.THROTTLED, user, source=request_source(),
                                limit=str(request_limit.limit))

@@ -5,11 +5,11 @@ The blueprints themselves are wired in by the composition root (carebook/app.py)
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from flask_login import current_user
-
 from carebook import auth_events, timefmt
+from carebook.access import request_source
 from carebook.extensions import db
 
 
@@ -46,7 +46,7 @@ def _register_error_handlers(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         user = current_user._get_current_object() if current_user.is_authenticated else None
         auth_events.record_refusal(db.session, auth_events.CSRF_REFUSED, user, actor=user, method=request.method,
-                                   source="api" if _wants_json() else "portal", reason=error.description)
+                                   source=request_source(), reason=error.description)
         return _error(400, "csrf_failed", "Your form expired or was sent from elsewhere. Please try again.")
 
 

@@ -123,3 +123,23 @@ def test_no_password_code_or_token_reaches_a_log_or_the_audit_log(app, client, c
     # The recorded addresses and routes are there; a cookie value is not.
     assert re.search(r"address': '127\.0\.0\.1'", stored)
     assert client.get_cookie("session").value not in logged + stored
+
+
+def test_a_csrf_refusal_is_recorded_though_the_request_is_refused(app, client):
+    patient = make_patient()
+    db.session.commit()
+    client.login(patient.user.email)
+    response = client.post("/account/email", data={"email": "new@example.test", "current_password": PASSWORD})
+    assert response.status_code == 400
+    [entry] = _entries("access.csrf_refused")
+    assert (entry.entity_id, entry.actor_id, entry.source) == (patient.user.id, patient.user.id, "portal")
+    assert entry.details["method"] == "POST" and entry.details["address"] == "127.0.0.1"
+
+
+def test_a_csrf_refusal_in_the_staff_console_names_the_console(app, client):
+    staff = make_staff()
+    db.session.commit()
+    client.login(staff.email)
+    assert client.post("/admin/patients/new/", data={"full_name": "X"}).status_code == 400
+    [entry] = _entries("access.csrf_refused")
+    assert (entry.actor_id, entry.source) == (staff.id, "admin")
