@@ -53,6 +53,7 @@ class StaffModelView(StaffOnlyMixin, ModelView):
     can_view_details = False
     can_set_page_size = True
     page_size = 50
+    list_template = "admin/model/staff_list.html"
 
 
 def actor() -> audit.Actor:

@@ -54,6 +54,8 @@ def _register_template_helpers(app: Flask) -> None:
     tz = app.config["CLINIC"].timezone
     app.jinja_env.filters["local_datetime"] = lambda instant: timefmt.format_datetime(instant, tz)
     app.jinja_env.filters["local_time"] = lambda instant: timefmt.format_time(instant, tz)
+    app.jinja_env.filters["zoned_datetime"] = lambda instant: timefmt.format_datetime(instant, tz, zoned=True)
+    app.jinja_env.filters["zoned_time"] = lambda instant: timefmt.format_time(instant, tz, zoned=True)
     app.jinja_env.filters["local_date"] = lambda instant: timefmt.format_date(instant.astimezone(tz).date())
     app.jinja_env.filters["short_date"] = timefmt.format_date
     app.jinja_env.filters["long_date"] = timefmt.format_long_date

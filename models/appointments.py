@@ -65,6 +65,11 @@ class Appointment(db.Model):
     def is_booked(self) -> bool:
         return self.status is AppointmentStatus.BOOKED
 
+    @property
+    def cancelled_by_clinic(self) -> bool:
+        """Cancelled by someone other than the patient (staff, the doctor, or the system)."""
+        return self.status is AppointmentStatus.CANCELLED and self.cancelled_by_id != self.patient.user_id
+
 
 class AuditEntry(db.Model):
     """Who changed what, when, and through which door (portal, api, admin, cli, system)."""

@@ -64,14 +64,17 @@ def test_new_patient_registers_logs_in_books_reschedules_and_cancels(app, live_s
     expect(page.get_by_role("heading", name="Booked: Tue 2 Jun, 10:00")).to_be_visible()
 
     page.get_by_role("link", name="My appointments", exact=True).click()
-    expect(page.get_by_role("link", name="Tue 2 Jun, 10:00")).to_be_visible()
+    expect(page.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
     page.get_by_role("link", name="Reschedule").click()
     page.get_by_role("link", name=re.compile(r"Wed 3 Jun")).click()
     page.locator("label.slot", has_text="14:30").click()
     page.get_by_role("button", name="Move to this time").click()
     expect(page.get_by_role("heading", name="Wed 3 Jun, 14:30")).to_be_visible()
 
-    page.get_by_role("button", name=re.compile("^Cancel")).click()
+    page.get_by_role("link", name=re.compile("^Cancel")).click()
+    expect(page.get_by_role("heading", name="Cancel your appointment?")).to_be_visible()
+    expect(page.get_by_text("Wed 3 Jun, 14:30 BST")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Yes, cancel")).click()
     expect(page.get_by_text("Your appointment has been cancelled.")).to_be_visible()
     expect(page.get_by_text("No upcoming appointments")).to_be_visible()
 
@@ -154,7 +157,7 @@ def test_staff_log_in_with_two_factor_book_a_phone_appointment_and_cancel_anothe
     portal = new_page()
     log_in(portal, live_server, caller.user.email)
     portal.get_by_role("link", name="My appointments", exact=True).click()
-    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00")).to_be_visible()
+    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
 
 
 def test_a_new_staff_member_enrols_in_two_factor_at_the_first_login(app, live_server, new_page):
