@@ -54,6 +54,8 @@ class StaffModelView(StaffOnlyMixin, ModelView):
     can_set_page_size = True
     page_size = 50
     list_template = "admin/model/staff_list.html"
+    create_template = "admin/model/staff_create.html"
+    edit_template = "admin/model/staff_edit.html"
 
 
 def actor() -> audit.Actor:

@@ -177,7 +177,7 @@ class ClearAttentionForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    cancel_reason = TextAreaField("Reason for cancelling", validators=[
+    cancel_reason = TextAreaField("Reason for cancelling (the patient is told it)", validators=[
         DataRequired(message="Give the reason for cancelling."), Length(max=500)])
 
 

@@ -121,18 +121,25 @@ class PatientView(StaffModelView):
 
     # -- deactivating logins ------------------------------------------------------------------------
 
-    @action("deactivate", "Deactivate login", "Deactivate the logins of the selected patients? "
-                                               "Their appointments and history stay.")
+    @action("deactivate", "Deactivate login")
     def action_deactivate(self, ids):
+        """Asks first, on a page naming the selected patients; that page's button confirms."""
+        if request.form.get("confirmed") != "1":
+            chosen = self._patients(ids)
+            return self.render("admin/patients/confirm_deactivate.html",
+                               patients=[p for p in chosen if p.user.is_active], action_form=self.action_form())
         self._set_active(ids, False)
 
     @action("reactivate", "Reactivate login")
     def action_reactivate(self, ids):
         self._set_active(ids, True)
 
-    def _set_active(self, ids, active: bool) -> None:
+    def _patients(self, ids) -> list[Patient]:
         numbers = [n for n in (parse_id(i) for i in ids) if n]
-        patients = db.session.scalars(select(Patient).where(Patient.id.in_(numbers))).all()
+        return db.session.scalars(select(Patient).where(Patient.id.in_(numbers)).order_by(Patient.id)).all()
+
+    def _set_active(self, ids, active: bool) -> None:
+        patients = self._patients(ids)
         for patient in patients:
             if patient.user.is_active != active:
                 accounts.set_active(db.session, actor(), patient.user, active)

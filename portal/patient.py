@@ -65,16 +65,18 @@ def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, ch
     by_day = {first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)}
     for slot in free:
         by_day.setdefault(service.local_day(slot.start_at), []).append(slot)
+    chosen = parse_start_at(chosen_value) if chosen_value else None
     try:
         day = date.fromisoformat(requested_day) if requested_day else None
     except ValueError:
         day = None
+    if day is None and chosen is not None:
+        day = service.local_day(chosen)
     if day not in by_day:
         day = next((d for d, day_slots in by_day.items() if day_slots), first_day)
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
     for slot in by_day.get(day, []):
         groups[timefmt.part_of_day(slot.start_at, tz)].append(slot)
-    chosen = parse_start_at(chosen_value) if chosen_value else None
     return {"doctor": doctor, "days": by_day, "day": day, "day_endpoint": day_endpoint, "day_args": day_args,
             "groups": {name: group for name, group in groups.items() if group},
             "bookable": any(by_day.values()),

@@ -74,6 +74,7 @@ class BookingService(SlotFinder):
                                       exclude_appointment_id=appointment.id)
         appointment.start_at, appointment.end_at = new_start_at, end_at
         appointment.needs_attention = False
+        appointment.calendar_sequence += 1
         self._flush_checking_overlaps()
         self._record(actor, "rescheduled", appointment, previous_start_at=previous_start_at,
                      start_at=new_start_at.isoformat(), end_at=end_at.isoformat(),
@@ -94,6 +95,7 @@ class BookingService(SlotFinder):
         appointment.cancelled_at = utcnow()
         appointment.cancelled_by_id = actor.user_id
         appointment.cancellation_reason = reason.strip()
+        appointment.calendar_sequence += 1
         self.session.flush()
         self._record(actor, "cancelled", appointment, start_at=appointment.start_at.isoformat())
         return appointment

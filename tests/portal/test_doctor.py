@@ -237,7 +237,7 @@ def test_a_change_hitting_appointments_shows_them_before_saving(as_doctor, docto
     page = text(response)
     assert "This change affects booked appointments" in page
     assert "Tue 2 Jun, 10:00–10:30" in page and "Alice Patient" in page and "Sore knee" in page
-    assert "Save and flag for staff" in page and "Save and cancel these appointments" in page
+    assert "Save and flag for staff" in page and "Save and cancel 1 appointment" in page
     db.session.expire_all()
     assert db.session.scalar(select(WeeklyHours).where(WeeklyHours.valid_from == date(2026, 6, 1))) is None
     assert db.session.get(Appointment, appointment.id).needs_attention is False
@@ -262,7 +262,7 @@ def test_cancelling_instead_cancels_through_the_booking_service(as_doctor, docto
     appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
     page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
     assert "Tue 2 Jun, 10:00–10:30" in page
-    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel",
+    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel", "confirm_cancel": "y",
                                                              "reason": "Dr Lovelace is away."})
     assert response.status_code == 302 and response.headers["Location"] == "/doctor/one-off"
     db.session.expire_all()
@@ -274,10 +274,23 @@ def test_cancelling_instead_cancels_through_the_booking_service(as_doctor, docto
     assert db.session.scalar(select(DateOverride).where(DateOverride.on_date == date(2026, 6, 2))) is not None
 
 
-def test_cancelling_without_a_reason_shows_the_error_next_to_it(as_doctor, doctor, patient):
+def test_cancelling_asks_for_the_box_to_be_ticked_first_and_cancels_nothing_until_it_is(as_doctor, doctor, patient):
     appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
     page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
     response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel",
+                                                             "reason": "Dr Lovelace is away."})
+    assert response.status_code == 400
+    assert re.search(r'id="confirm_cancel-errors">Tick the box to confirm', text(response))
+    assert "Alice Patient" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).is_booked
+    assert db.session.scalar(select(DateOverride).where(DateOverride.on_date == date(2026, 6, 2))) is None
+
+
+def test_cancelling_without_a_reason_shows_the_error_next_to_it(as_doctor, doctor, patient):
+    appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
+    page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
+    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel", "confirm_cancel": "y",
                                                              "reason": ""})
     assert response.status_code == 400
     assert re.search(r'id="reason-errors">Give a reason for cancelling.', text(response))
