@@ -142,7 +142,11 @@ class SlotForm(FlaskForm):
         if instant is None or instant.utcoffset() is None:
             self.start_at.errors.append("Choose one of the times shown.")
             return None
-        return instant.astimezone(timezone.utc)
+        try:
+            return instant.astimezone(timezone.utc)
+        except OverflowError:  # past either end of the calendar in UTC
+            self.start_at.errors.append("Choose one of the times shown.")
+            return None
 
     @property
     def time_field(self):

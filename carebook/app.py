@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 import reminders.wiring
 from admin import init_admin
-from carebook import access, accounts, database, logging_setup, security, static_assets, unit_of_work, web
+from carebook import (access, accounts, database, logging_setup, security, static_assets, throttle_store, unit_of_work,
+                      web)
 from carebook.cli import register_commands
 from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
@@ -51,6 +52,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
+    # Redis with a fallback to this process's memory when it does not answer (carebook/throttle_store.py).
+    throttle_store.configure(app)
     limiter.init_app(app)
     _init_login(app)
     if app.config["TRUSTED_PROXY_HOPS"]:

@@ -43,6 +43,8 @@ class User(db.Model, UserMixin):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last 30-second time step whose code was accepted: each code is good once.
     totp_last_step: Mapped[int | None]
+    #: When the owner was last emailed about repeated failed sign-ins (carebook/sign_in_alerts.py).
+    failed_sign_in_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
     doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)

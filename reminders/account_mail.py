@@ -1,4 +1,5 @@
-"""Emails about the account itself: the password reset link, and "your email address was changed".
+"""Emails about the account itself: the password reset link, "your email address was changed",
+and "someone keeps failing to sign in to your account".
 
 They leave through the app's email path, the reminder backend's mailer (SES in AWS
 mode, SMTP or the local mail folder otherwise), right after the request's commit.
@@ -9,6 +10,7 @@ simply ask again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from email.utils import formataddr
 
 from flask import Flask, render_template
@@ -22,20 +24,42 @@ from reminders.state import get_state
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who an account email is for, read before the request's objects are gone."""
+
+    user_id: int
+    first_name: str
+    email: str
+
+    @classmethod
+    def of(cls, user: User) -> Recipient:
+        return cls(user.id, user.first_name, user.email)
+
+
 def send_reset_link(app: Flask, link: ResetLink) -> bool:
     clinic = app.config["CLINIC"]
-    return _send(app, link.user, link.user.email, "password_reset", f"Choose a new password for {clinic.name}",
+    return _send(app, Recipient.of(link.user), link.user.email, "password_reset",
+                 f"Choose a new password for {clinic.name}",
                  reset_url=link.url, expires=format_datetime(link.expires_at, clinic.timezone))
 
 
 def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
     """Tell the previous address, so that its owner notices a change they did not make."""
     clinic = app.config["CLINIC"]
-    return _send(app, user, previous_email, "email_changed", f"Your email address at {clinic.name} was changed",
-                 new_email=user.email)
+    return _send(app, Recipient.of(user), previous_email, "email_changed",
+                 f"Your email address at {clinic.name} was changed", new_email=user.email)
 
 
-def _send(app: Flask, user: User, recipient: str, template: str, subject: str, **context) -> bool:
+def send_failed_sign_ins(app: Flask, recipient: Recipient, failures: int, minutes: int) -> bool:
+    """Tell the owner that someone keeps failing to sign in to their account (carebook/sign_in_alerts.py)."""
+    clinic = app.config["CLINIC"]
+    return _send(app, recipient, recipient.email, "failed_sign_ins",
+                 f"Failed sign-ins to your account at {clinic.name}", failures=failures, minutes=minutes,
+                 forgot_url=app.config["BASE_URL"].rstrip("/") + "/password/forgot")
+
+
+def _send(app: Flask, user: Recipient, recipient: str, template: str, subject: str, **context) -> bool:
     state = get_state(app)
     clinic = app.config["CLINIC"]
     context = {"first_name": user.first_name, "clinic": clinic, "subject": subject, **context}
@@ -47,6 +71,6 @@ def _send(app: Flask, user: User, recipient: str, template: str, subject: str, *
     try:
         state.backend.mailer.send(message)
     except Exception as error:  # any transport failure (SES, SMTP, disk)
-        logger.error("%s email for user %s not sent: %s", template, user.id, type(error).__name__)
+        logger.error("%s email for user %s not sent: %s", template, user.user_id, type(error).__name__)
         return False
     return True

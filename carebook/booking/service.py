@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session
 
-from carebook import audit, slots
+from carebook import audit, calendar_limits, slots
 from carebook.booking.constraints import overlap_error
 from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NotBooked, NotStartedYet,
                                      OutsideAvailability, OutsideBookingWindow, SlotTaken)
@@ -187,6 +187,9 @@ class BookingService(SlotFinder):
             raise DoctorInactive()
         if start_at <= now:
             raise InThePast()
+        if not calendar_limits.instant_in_span(start_at):
+            # Even staff booking outside the hours: the checks below shift the time by a day or so.
+            raise OutsideBookingWindow()
         if allow_outside_hours:
             return self._check_free(doctor, start_at, exclude_appointment_id)
         if not (now + self.policy.minimum_notice <= start_at <= now + self.policy.booking_horizon):
@@ -249,4 +252,8 @@ class BookingService(SlotFinder):
 def _as_utc(instant: datetime) -> datetime:
     if instant.utcoffset() is None:
         raise ValueError("booking times must be timezone-aware")
-    return instant.astimezone(timezone.utc)
+    try:
+        return instant.astimezone(timezone.utc)
+    except OverflowError:
+        # Beyond either end of the calendar in UTC (9999-12-31T12:00-12:00, 0001-01-01T00:00+14:00).
+        raise (InThePast() if instant.year == 1 else OutsideBookingWindow()) from None

@@ -128,6 +128,38 @@ def test_guessing_codes_is_throttled(app, client):
     assert "auth.throttled" in _actions(staff.id)
 
 
+def _api_sign_in(client, email: str, code: str, address: dict):
+    return client.open("/api/session", method="POST", json={"email": email, "password": PASSWORD, "code": code},
+                       headers={"X-CSRFToken": client.csrf_token()}, environ_base=address)
+
+
+def test_wrong_codes_through_both_doors_count_against_one_ceiling(app):
+    staff = make_staff()
+    db.session.commit()
+    statuses = []
+    for attempt in range(20):  # ten through the pages, ten through the API, each from an address of its own
+        client = app.test_client()
+        address = {"REMOTE_ADDR": f"198.51.100.{attempt + 1}"}
+        if attempt % 2:
+            client.submit("/login", {"email": staff.email, "password": PASSWORD}, environ_base=address)
+            statuses.append(client.submit("/login/code", {"code": "000000"}, environ_base=address).status_code)
+        else:
+            statuses.append(_api_sign_in(client, staff.email, "000000", address).status_code)
+    assert statuses == [401, 400] * 10
+    allow_code_reuse(staff.email)
+    api = _api_sign_in(app.test_client(), staff.email, current_code(), {"REMOTE_ADDR": "198.51.100.50"})
+    assert api.status_code == 429 and api.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(api.headers["Retry-After"]) <= 3600
+    page = app.test_client()
+    _password_step(page, staff.email)
+    response = page.submit("/login/code", {"code": current_code()})
+    assert response.status_code == 429 and b"Too many wrong codes" in response.data
+    assert "Retry-After" in response.headers
+    throttled = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.throttled",
+                                                            AuditEntry.entity_id == staff.id)).all()
+    assert {entry.source for entry in throttled} == {"api", "portal"}
+
+
 def test_guessing_codes_from_many_addresses_hits_a_ceiling_for_the_account(app):
     staff = make_staff()
     db.session.commit()
