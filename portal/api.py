@@ -386,6 +386,8 @@ def _second_factor(user, code: str | None) -> str:
     except sign_in.TooManyAttempts as refused:
         raise _too_many(refused) from None
     if verified is None:
+        if sign_in.code_already_used(user, code):
+            raise ApiError(401, "invalid_second_factor", "That code has already been used: send the next one.")
         raise ApiError(401, "invalid_second_factor", "The code is not right.")
     return verified.method
 

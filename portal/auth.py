@@ -187,8 +187,12 @@ def second_factor():
                 flash(f"You signed in with a recovery code; {verified.recovery_codes_left} left. "
                       "Make new ones on your account page if you are running out.", "warning")
             return redirect(safe_next(next_url) or home_url(user))
-        form.code.errors.append("That code is not right. Enter the current code from your app, "
-                                "or a recovery code you have not used yet.")
+        if sign_in.code_already_used(user, form.code.data):
+            form.code.errors.append("That code has already been used. Wait for the next code in your app "
+                                    "(a new one every 30 seconds), or use a recovery code you have not used yet.")
+        else:
+            form.code.errors.append("That code is not right. Enter the current code from your app, "
+                                    "or a recovery code you have not used yet.")
     return render_template("auth/code.html", form=form, user=user), form_status(form)
 
 

@@ -117,6 +117,11 @@ def check_code(user: User, code: str, *, source: str) -> two_factor.Verified | N
     return verified
 
 
+def code_already_used(user: User, code: str) -> bool:
+    """Whether a refused code was good once and is used up (then "already used" is the true answer)."""
+    return two_factor.already_used(db.session, user, code)
+
+
 def start_session(user: User) -> None:
     """Sign ``user`` in on a new server-side session: nothing from before survives (a pending step neither),
     and the session this client had ends."""

@@ -4,7 +4,7 @@ One nullable column: the email goes at most once per carebook.sign_in_alerts.NOT
 and every worker agrees on that by claiming it with one conditional UPDATE of this column.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-10
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -92,6 +92,45 @@ def test_a_code_is_good_once(app):
     assert second.submit("/login/code", {"code": current_code()}).status_code == 400
 
 
+def test_a_used_code_is_called_already_used_not_wrong(app):
+    staff = make_staff()
+    db.session.commit()
+    first = app.test_client()
+    _password_step(first, staff.email)
+    first.submit("/login/code", {"code": current_code()})
+    second = app.test_client()
+    _password_step(second, staff.email)
+    page = second.submit("/login/code", {"code": current_code()}).get_data(as_text=True)
+    assert "That code has already been used" in page and "not right" not in page
+
+
+def test_a_wrong_code_is_still_called_wrong(app, client):
+    staff = make_staff()
+    db.session.commit()
+    _password_step(client, staff.email)
+    page = client.submit("/login/code", {"code": "000000"}).get_data(as_text=True)
+    assert "That code is not right" in page and "already been used" not in page
+
+
+def test_a_spent_recovery_code_is_called_already_used(app, client):
+    staff, codes = _enrolled_staff_with_codes(client)
+    first = app.test_client()
+    _password_step(first, staff.email)
+    first.submit("/login/code", {"code": codes[0]})
+    second = app.test_client()
+    _password_step(second, staff.email)
+    assert "That code has already been used" in second.submit("/login/code", {"code": codes[0]}).get_data(as_text=True)
+
+
+def test_the_api_calls_a_used_code_already_used(app, client):
+    staff = make_staff()
+    db.session.commit()
+    body = {"email": staff.email, "password": PASSWORD, "code": current_code()}
+    assert client.api("POST", "/api/session", json=body).status_code == 200
+    again = app.test_client().api("POST", "/api/session", json=body)
+    assert again.status_code == 401 and "already been used" in again.get_json()["error"]["message"]
+
+
 def test_the_pending_sign_in_expires(app, client):
     staff = make_staff()
     db.session.commit()
