@@ -71,7 +71,10 @@ def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, ch
     except ValueError:
         day = None
     if day is None and chosen is not None:
-        day = service.local_day(chosen)
+        try:
+            day = service.local_day(chosen)
+        except OverflowError:  # a time at the calendar's ends (refused by the service): no day of its own
+            chosen = None
     if day not in by_day:
         day = next((d for d, day_slots in by_day.items() if day_slots), first_day)
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
