@@ -84,6 +84,12 @@ class MonthDay:
     in_month: bool
     marks: list[DayMark] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The day's link as read out: "3 June: 2 appointments, Part off: time off 12:00–14:00"."""
+        count = f"{self.count} appointment{'s' if self.count != 1 else ''}" if self.count else "no appointments"
+        return ", ".join([f"{self.day.day} {self.day:%B}: {count}", *(f"{m.label}: {m.detail}" for m in self.marks)])
+
 
 # --------------------------------------------------------------------------- the week
 

@@ -221,6 +221,14 @@ def test_one_off_hours_are_marked_with_the_hours_of_the_day():
         DayMark("part-off", "Part off", "time off 12:00–13:00"), DayMark("one-off", "One-off", "hours 10:00–13:00")]
 
 
+def test_a_day_of_the_month_is_named_in_words():
+    assert MonthDay(TUESDAY, 0, True).label == "2 June: no appointments"
+    assert MonthDay(TUESDAY, 1, True).label == "2 June: 1 appointment"
+    marks = [DayMark("part-off", "Part off", "time off 12:00–14:00"), DayMark("one-off", "One-off", "hours 10:00–13:00")]
+    assert MonthDay(TUESDAY, 3, True, marks).label == \
+        "2 June: 3 appointments, Part off: time off 12:00–14:00, One-off: hours 10:00–13:00"
+
+
 def test_the_month_overview_is_whole_weeks_with_counts_and_marks(service, doctor, patient):
     for hour in (9, 10, 11):
         book(doctor, patient, at(TUESDAY, hour))
