@@ -134,7 +134,7 @@ def test_doctor_pages(app, live_server, new_page, size):
     checks.check(page, "second-factor-with-error")
     log_in(page, live_server, doctor.user.email)
     for path, name in (("/doctor/?day=2026-06-02", "day"), ("/doctor/?day=2026-06-06", "day-empty"),
-                       ("/doctor/week?day=2026-06-02", "week"), ("/doctor/week?view=month&day=2026-06-02", "month"),
+                       ("/doctor/week?week=2026-06-01", "week"), ("/doctor/week?week=2026-10-19", "week-clocks-go-back"),
                        ("/doctor/hours", "hours"), ("/doctor/one-off", "one-offs"), ("/doctor/time-off", "time-off"),
                        (f"/doctor/appointments/{upcoming.id}", "appointment")):
         _go(page, live_server + path)
