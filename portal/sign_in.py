@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 
 from carebook import accounts, auth_events, two_factor
 from carebook.extensions import db
-from models import User, UserSession
+from models import User
 
 
 def check_password(email: str, password: str, *, source: str) -> User | None:
@@ -45,7 +45,7 @@ def start_session(user: User) -> None:
     _end_current_session()
     session.clear()
     user_session = accounts.start_session(db.session, user)
-    user.login_session_id = user_session.id
+    user.login_session_id = user_session.token
     login_user(user)
 
 
@@ -67,6 +67,6 @@ def sign_out(*, source: str) -> None:
 def _end_current_session() -> None:
     user_session = g.get("user_session")
     if user_session is None and current_user.is_authenticated and current_user.login_session_id:
-        user_session = db.session.get(UserSession, current_user.login_session_id)
+        user_session = accounts.find_session(db.session, current_user.login_session_id)
     if user_session is not None:
         accounts.end_session(user_session)
