@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 import reminders.wiring
 from admin import init_admin
-from carebook import (access, accounts, database, logging_setup, secrets_at_rest, security, static_assets,
-                      unit_of_work, web)
+from carebook import (access, accounts, database, logging_setup, patient_data, secrets_at_rest, security,
+                      static_assets, unit_of_work, web)
 from carebook.cli import register_commands
 from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
@@ -43,6 +43,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     app.config.update(load_config(app.instance_path, environ))
     # The keys of the secrets the database holds; production must set them (carebook/secrets_at_rest.py).
     app.config.update(secrets_at_rest.settings(environ, app.config))
+    # How long an erased patient's pseudonymised history is kept (carebook/patient_data/retention.py).
+    app.config.update(patient_data.settings(environ))
     # Connection timeouts and idle pings instead of a ping per request (carebook/database.py).
     app.config.update(database.database_config(app.config["SQLALCHEMY_DATABASE_URI"], environ))
     if overrides:

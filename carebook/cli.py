@@ -17,6 +17,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(seed_demo)
     app.cli.add_command(secrets_group)
+    app.cli.add_command(patients_group)
 
 
 @click.group(help="Manage user accounts.")
@@ -136,3 +137,23 @@ def secrets_reencrypt() -> None:
     db.session.commit()
     click.echo(f"Re-encrypted {result.reencrypted} secret(s) with the newest key, encrypted {result.encrypted_plain} "
                f"kept in plain text; {result.unchanged} already were.")
+
+
+@click.group("patients", help="Patients' data: the retention rule for what erasure keeps.")
+def patients_group() -> None:
+    pass
+
+
+@patients_group.command("purge-expired", help="Delete erased patients' appointments that ended more than "
+                        "RECORDS_RETENTION_YEARS ago, with their messages (run it daily).")
+@with_appcontext
+def purge_expired() -> None:
+    from flask import current_app
+
+    from carebook.patient_data import retention
+
+    years = current_app.config["RECORDS_RETENTION_YEARS"]
+    result = retention.purge_expired(db.session, CLI_ACTOR, years=years, now=utcnow())
+    db.session.commit()
+    click.echo(f"Deleted {result.appointments_deleted} appointment(s) of erased patients that ended before "
+               f"{result.cutoff:%Y-%m-%d} (RECORDS_RETENTION_YEARS={years}).")

@@ -131,14 +131,21 @@ class Patient(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    date_of_birth: Mapped[date]
+    #: None only once the patient is erased (carebook/patient_data/erasure.py).
+    date_of_birth: Mapped[date | None]
     phone: Mapped[str] = mapped_column(String(32))
+    #: When staff erased the patient at their request: identifying data gone, history kept pseudonymised.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="patient", lazy="joined", innerjoin=True)
 
     @property
     def name(self) -> str:
         return self.user.full_name
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Doctor(db.Model):
