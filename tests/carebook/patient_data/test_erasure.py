@@ -1,8 +1,11 @@
 """Erasing a patient at their request (GDPR Art. 17): identity gone, future cancelled, history kept pseudonymised."""
 from __future__ import annotations
 
+import email
+import email.policy
 import threading
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select, text
@@ -16,10 +19,10 @@ from models import (Appointment, AppointmentStatus, AuditEntry, IdempotencyRecor
                     OutboxMessage, OutboxStatus, PasswordResetToken, RecoveryCode, User, UserSession)
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
 from reminders.relay import relay_once
+from reminders.state import get_state
 from tests.carebook.patient_data.history import (BORN, EMAIL, NAME, NEXT_REASON, PAST_REASON, PHONE,
                                                  patient_with_history)
 from tests.factories import PASSWORD, enrol_two_factor, make_staff
-from tests.reminders.helpers import folder_emails
 
 #: What identifies the patient (or says something about their health) and must be found nowhere after erasure.
 IDENTIFYING = (NAME, EMAIL, PHONE, BORN.isoformat(), PAST_REASON, NEXT_REASON)
@@ -41,6 +44,13 @@ def erase(history, desk) -> erasure.ErasureResult:
     result = erasure.erase_patient(db.session, booking_service(), desk, history.patient)
     db.session.commit()
     return result
+
+
+def folder_emails(app) -> list[EmailMessage]:
+    """The emails the local backend wrote to the mail folder."""
+    folder = get_state(app).settings.mail_folder
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
 
 def every_value_in_the_database() -> str:
