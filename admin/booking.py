@@ -106,7 +106,8 @@ def find_patients(search: str, limit: int = 25) -> list[Patient]:
     if not terms:
         return []
     return db.session.scalars(
-        select(Patient).join(Patient.user).where(and_(*(patient_term_clause(term) for term in terms)))
+        select(Patient).join(Patient.user).where(Patient.erased_at.is_(None),
+                                                 and_(*(patient_term_clause(term) for term in terms)))
         .order_by(User.full_name, Patient.id).limit(limit)).all()
 
 
@@ -118,6 +119,9 @@ class BookingRoutes:
         values = request.values
         patient = db.session.get(Patient, parse_id(values.get("patient_id")) or 0)
         carried = {key: values[key] for key in ("doctor_id", "day", "start_at") if values.get(key)}
+        if patient is not None and patient.is_erased:
+            flash("This patient's data were erased at their request: they cannot be booked.", "warning")
+            return redirect(url_for("patients.history", patient_id=patient.id))
         if patient is None:
             search = values.get("q", "").strip()[:200]
             return self.render("admin/appointments/choose_patient.html", search=search,

@@ -87,6 +87,13 @@ class ConfirmForm(FlaskForm):
     """Nothing but the CSRF token, for buttons that change state."""
 
 
+class EraseForm(FlaskForm):
+    """Erasing a patient cannot be undone: staff type the patient's name to confirm (checked by the view)."""
+
+    confirm_name = StringField("Type the patient's full name to confirm",
+                               validators=[DataRequired(message="Type the patient's full name."), Length(max=120)])
+
+
 # -- appointments -------------------------------------------------------------------------
 
 class SlotForm(FlaskForm):

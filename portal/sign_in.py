@@ -28,7 +28,7 @@ from limits import parse_many
 
 from carebook import accounts, auth_events, sign_in_alerts, throttling, two_factor, unit_of_work
 from carebook.extensions import db
-from models import User, UserSession
+from models import User
 from portal import known_devices
 from reminders import account_mail
 
@@ -128,7 +128,7 @@ def start_session(user: User) -> None:
     _end_current_session()
     session.clear()
     user_session = accounts.start_session(db.session, user)
-    user.login_session_id = user_session.id
+    user.login_session_id = user_session.token
     login_user(user)
 
 
@@ -151,6 +151,6 @@ def sign_out(*, source: str) -> None:
 def _end_current_session() -> None:
     user_session = g.get("user_session")
     if user_session is None and current_user.is_authenticated and current_user.login_session_id:
-        user_session = db.session.get(UserSession, current_user.login_session_id)
+        user_session = accounts.find_session(db.session, current_user.login_session_id)
     if user_session is not None:
         accounts.end_session(user_session)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import scoped_session
 from carebook import audit, calendar_limits, slots
 from carebook.booking.constraints import overlap_error
 from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NotBooked, NotStartedYet,
-                                     OutsideAvailability, OutsideBookingWindow, SlotTaken)
+                                     OutsideAvailability, OutsideBookingWindow, PatientErased, SlotTaken)
 from carebook.booking.free_slots import ONE_DAY, SlotFinder
 from carebook.booking.signals import appointment_changed
 from carebook.clock import utcnow
@@ -44,6 +44,7 @@ class BookingService(SlotFinder):
         books a time outside the doctor's hours; it never allows an overlap.
         """
         start_at = _as_utc(start_at)
+        self._check_patient(patient)
         self._lock_doctor(doctor)
         end_at = self._check_bookable(doctor, start_at, allow_outside_hours=allow_outside_hours)
         appointment = Appointment(doctor=doctor, patient=patient, start_at=start_at, end_at=end_at,
@@ -173,6 +174,18 @@ class BookingService(SlotFinder):
         if self._locked is not None and self._locked[0] is self._transaction() and doctor.id in self._locked[1]:
             return
         self.lock_doctor(doctor.id)
+
+    def _check_patient(self, patient: Patient) -> None:
+        """Refuse a patient who has been erased, as of now.
+
+        The patient's row is read under a share lock (before the doctor's: the erasure takes
+        the patient's row first too, then cancels through this service), so an erasure and a
+        booking of the same patient never both go through: one waits for the other.
+        """
+        current = self.session.scalar(
+            select(Patient.erased_at).where(Patient.id == patient.id).with_for_update(read=True, of=Patient))
+        if current is not None:
+            raise PatientErased()
 
     def _transaction(self):
         """The session's current (outermost) transaction: row locks last exactly as long as it."""
