@@ -103,7 +103,7 @@ def test_patient_pages(app, live_server, new_page, size):
     checks.check(page, "reschedule")
     _go(page, f"{live_server}/appointments/{upcoming.id}/cancel")
     checks.check(page, "cancel-confirm")
-    for path, name in (("/account/", "account"), ("/account/password", "change-password"),
+    for path, name in (("/account/", "account"), ("/account/data", "your-data"), ("/account/password", "change-password"),
                        ("/account/email", "change-email"), ("/account/two-factor/enable", "enable-two-factor")):
         _go(page, live_server + path)
         checks.check(page, name)
@@ -170,6 +170,8 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        ("/admin/doctors/", "doctors"), (f"/admin/doctors/{doctor.id}/", "doctor"),
                        ("/admin/doctors/new/", "doctor-new"), ("/admin/patients/", "patients"),
                        (f"/admin/patients/{patient.id}/", "patient"), ("/admin/patients/new/", "patient-new"),
+                       (f"/admin/patients/{patient.id}/data/", "patient-data"),
+                       (f"/admin/patients/{patient.id}/erase/", "patient-erase-confirm"),
                        ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
