@@ -65,7 +65,7 @@ def test_staff_edit_a_patients_contact_details(app, staff_client):
         "date_of_birth": patient.date_of_birth.isoformat()})
     assert response.status_code == 302
     db.session.expire_all()
-    assert (patient.name, patient.user.email, patient.phone) == ("Pat New", "pat.new@example.com", "07700 900999")
+    assert (patient.name, patient.user.email, patient.phone) == ("Pat New", "pat.new@example.com", "+447700900999")  # E.164
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "patient.updated")).one()
     assert entry.source == "admin" and set(entry.details["fields"]) == {"full_name", "email", "phone"}
 

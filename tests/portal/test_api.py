@@ -106,7 +106,7 @@ def test_register_creates_the_patient_and_signs_them_in(client, session):
     body = response.get_json()
     assert body["patient"] == {"id": body["patient"]["id"], "full_name": "Nia Newcomer",
                                "email": "nia@example.com", "date_of_birth": "1991-02-03",
-                               "phone": "07700 900123"}
+                               "phone": "+447700900123", "contact_preference": "email"}
     assert body["csrf_token"]
     assert client.get("/api/appointments").status_code == 200
 
