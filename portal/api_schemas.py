@@ -40,6 +40,8 @@ PHONE_MAX = 32
 REASON_MAX = 500
 SPECIALTY_MAX = 80
 PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,32}$"
+#: A phone number as people type it; checked with libphonenumber (carebook/phones.py), beyond what a pattern says.
+PHONE_FORMAT = {"format": "phone"}
 #: How a patient wants to hear from the clinic (models.ContactPreference).
 ContactChoice = Literal["email", "sms", "both"]
 
@@ -155,7 +157,8 @@ class RegisterRequest(RequestModel):
     full_name: Annotated[str, Field(min_length=1, max_length=FULL_NAME_MAX)]
     email: Email
     date_of_birth: IsoDate
-    phone: Annotated[str, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN, description=(
+    phone: Annotated[str, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN,
+                                json_schema_extra=PHONE_FORMAT, description=(
         "A mobile or landline number; without a country code it is read in the clinic's region. Stored "
         "and returned in E.164 (+447700900123); a number that is not valid is refused (422, fields.phone)."))]
     password: Password
@@ -166,7 +169,8 @@ class RegisterRequest(RequestModel):
 class ContactRequest(RequestModel):
     """Change my phone number and/or how the clinic reaches me; omitted fields stay as they are."""
 
-    phone: Annotated[str | None, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN, description=(
+    phone: Annotated[str | None, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN,
+                                       json_schema_extra=PHONE_FORMAT, description=(
         "Read in the clinic's region when it has no country code; stored in E.164."))] = None
     contact_preference: Annotated[ContactChoice | None, Field(description=(
         "email, sms or both. Without an email address only sms is accepted."))] = None

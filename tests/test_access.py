@@ -37,6 +37,7 @@ EXPECTED = {
     "account.enable_two_factor": SIGNED_IN,
     "account.disable_two_factor": SIGNED_IN,
     "account.renew_recovery_codes": SIGNED_IN,
+    "account.change_contact": {PATIENT},
     "patient.doctors": {PATIENT},
     "patient.doctor": {PATIENT},
     "patient.book": {PATIENT},
@@ -68,6 +69,8 @@ EXPECTED = {
     "api.book": {PATIENT},
     "api.cancel": {PATIENT},
     "api.reschedule": {PATIENT},
+    "api.contact": {PATIENT},
+    "api.change_contact": {PATIENT},
 }
 #: Walking these would end the session the rest of the walk needs; test_auth and test_api cover them.
 SESSION_ENDING = {"auth.logout", "api.logout"}

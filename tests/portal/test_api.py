@@ -728,3 +728,9 @@ def test_api_login_failures_are_throttled_per_account_and_address(client):
                                                          "password": "wrong wrong wrong"}).status_code == 401
     response = client.api("POST", "/api/session", json={"email": patient.user.email, "password": PASSWORD})
     assert response.status_code == 429 and response.get_json()["error"]["code"] == "too_many_requests"
+
+
+def test_a_signed_in_operation_called_without_a_sign_in_is_401_even_without_a_csrf_token(client):
+    for method, path in (("POST", "/api/contact"), ("POST", "/api/appointments")):
+        response = client.open(path, method=method, json={})
+        assert response.status_code == 401, path
