@@ -41,7 +41,7 @@ CONTACT_LABELS = {"email": "Email", "sms": "Text message", "both": "Email and te
 def phone_cell(patient: Patient) -> Markup:
     shown = phones.display(patient.phone, clinic_region())
     if patient.phone_needs_check:
-        return Markup('{} <span class="badge badge-warning">Check this number</span>').format(shown)
+        return Markup('{} <span class="badge badge-warning text-wrap">Check this number</span>').format(shown)
     return Markup("{}").format(shown)
 
 

@@ -16,7 +16,7 @@ from carebook.extensions import db
 from carebook.services import booking_service
 from tests.browser.accessibility import SIZES, PageChecks
 from tests.browser.conftest import log_in
-from tests.factories import make_doctor, make_patient, make_staff
+from tests.factories import make_doctor, make_patient, make_phone_patient, make_staff
 
 pytestmark = pytest.mark.postgres_only
 
@@ -104,9 +104,16 @@ def test_patient_pages(app, live_server, new_page, size):
     _go(page, f"{live_server}/appointments/{upcoming.id}/cancel")
     checks.check(page, "cancel-confirm")
     for path, name in (("/account/", "account"), ("/account/password", "change-password"),
-                       ("/account/email", "change-email"), ("/account/two-factor/enable", "enable-two-factor")):
+                       ("/account/email", "change-email"), ("/account/contact", "change-contact"),
+                       ("/account/two-factor/enable", "enable-two-factor")):
         _go(page, live_server + path)
         checks.check(page, name)
+    _go(page, f"{live_server}/account/contact")
+    page.get_by_label("Mobile phone").fill("0770 090")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checks.check(page, "change-contact-with-errors")
+    _go(page, f"{live_server}/account/two-factor/enable")
     page.get_by_label("Code from the app").fill("123456")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
     checks.check(page, "enable-two-factor-with-errors")
@@ -157,6 +164,8 @@ def test_doctor_pages(app, live_server, new_page, size):
 def test_staff_console_pages(app, live_server, new_page, size):
     doctor, patient, upcoming, _ = _clinic()
     staff = make_staff(name="Fran Frontdesk")
+    phone_only = make_phone_patient(name="Olive Older")
+    phone_only.phone, phone_only.phone_needs_check = "ring the ward", True  # an old number kept as typed
     db.session.commit()
     checks = PageChecks(size)
     page = _open(new_page, size)
@@ -170,12 +179,18 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        ("/admin/doctors/", "doctors"), (f"/admin/doctors/{doctor.id}/", "doctor"),
                        ("/admin/doctors/new/", "doctor-new"), ("/admin/patients/", "patients"),
                        (f"/admin/patients/{patient.id}/", "patient"), ("/admin/patients/new/", "patient-new"),
+                       (f"/admin/patients/{phone_only.id}/", "patient-phone-only"),
+                       (f"/admin/patients/edit/?id={phone_only.id}", "patient-edit-phone-only"),
                        ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
     _go(page, f"{live_server}/admin/doctors/new/")
     page.get_by_role("button", name="Save", exact=True).click()
     checks.check(page, "staff-doctor-new-with-errors")
+    _go(page, f"{live_server}/admin/patients/new/")
+    page.get_by_label("Mobile phone").fill("0770 090")
+    page.get_by_role("button", name="Save", exact=True).click()
+    checks.check(page, "staff-patient-new-with-errors")
     _go(page, f"{live_server}/admin/appointments/{upcoming.id}/")
     page.get_by_role("button", name="Cancel appointment").click()
     checks.check(page, "staff-cancel-without-reason")
