@@ -45,7 +45,9 @@ def send_reset_link(app: Flask, link: ResetLink) -> bool:
 
 
 def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
-    """Tell the previous address, so that its owner notices a change they did not make."""
+    """Tell the previous address, so that its owner notices a change they did not make (if there was one)."""
+    if not previous_email:
+        return True  # a patient adding their first address: nobody else to tell
     clinic = app.config["CLINIC"]
     return _send(app, Recipient.of(user), previous_email, "email_changed",
                  f"Your email address at {clinic.name} was changed", new_email=user.email)
