@@ -16,11 +16,12 @@ from admin.base import StaffModelView, actor, link, parse_id
 from admin.filters import patient_term_clause, search_terms
 from admin.forms import ConfirmForm, PatientForm
 from admin.people import put_error_on_form, update_account
-from carebook import accounts, audit, phones
+from carebook import accounts, audit, invitations, phones, unit_of_work
 from carebook.accounts import AccountError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from models import Appointment, AppointmentStatus, Patient, User
+from reminders import account_mail
 
 
 def clinic_region() -> str:
@@ -204,3 +205,22 @@ class PatientView(StaffModelView):
             accounts.set_active(db.session, actor(), patient.user, active)
         flash(f"{patient.name}'s login is {'active' if active else 'deactivated'}.", "success")
         return redirect(url_for(".history", patient_id=patient.id))
+
+    @expose("/<int:patient_id>/invite/", methods=("POST",))
+    def invite(self, patient_id: int):
+        """A single-use link for a patient without a login: shown here once, and emailed if they have an address."""
+        patient = self._patient(patient_id)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            link = invitations.invite(db.session, actor(), patient,
+                                      lifetime=current_app.config["INVITATION_LIFETIME"],
+                                      base_url=current_app.config["BASE_URL"])
+        except AccountError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for(".history", patient_id=patient.id))
+        if link.emailed_to:
+            app = current_app._get_current_object()
+            unit_of_work.after_commit(lambda: account_mail.send_invitation(app, link))
+        return self.render("admin/patients/invited.html", patient=patient, link=link)

@@ -159,6 +159,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "PERMANENT_SESSION_LIFETIME": timeouts.absolute,
         "PASSWORD_HASHING": password_hashing,
         "PASSWORD_RESET_LIFETIME": timedelta(minutes=int_setting(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
+        # How long a staff invitation to go online works (carebook/invitations.py).
+        "INVITATION_LIFETIME": timedelta(days=int_setting(env, "INVITATION_DAYS", 7, minimum=1, unit="days")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),

@@ -9,7 +9,7 @@ from models.appointments import (
 )
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
-from models.users import ContactPreference, Doctor, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
+from models.users import ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Appointment",
@@ -20,6 +20,7 @@ __all__ = [
     "DateOverride",
     "Doctor",
     "IdempotencyRecord",
+    "Invitation",
     "PATIENT_OVERLAP_CONSTRAINT",
     "PasswordResetToken",
     "Patient",

@@ -141,6 +141,25 @@ class PasswordResetToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
+class Invitation(db.Model):
+    """A single-use link staff give a patient without a login (carebook/invitations.py): it lets them
+    set a password and, if they have none, add an email address. It expires, and a newer one voids it."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token in the link; the token itself is only shown once (and emailed).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set when the link is used, or voided by a newer invitation.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
 

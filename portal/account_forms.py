@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from carebook.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -83,3 +83,13 @@ class ContactForm(FlaskForm):
                  _choice("both", "By email and text message")],
         validators=[DataRequired(message="Choose how the clinic should contact you.")])
     current_password = _current_password()
+
+
+class AcceptInvitationForm(FlaskForm):
+    """Opening a staff invitation: a password, and an email address for a patient who has none."""
+
+    email = EmailField("Email (you will log in with it)", validators=[
+        Optional(), Email(check_deliverability=False), Length(max=254)])
+    password = _new_password("Password")
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired(), Length(max=MAX_LENGTH), EqualTo("password", message="The two passwords differ.")])

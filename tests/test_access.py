@@ -31,6 +31,7 @@ EXPECTED = {
     "auth.enrol": EVERYONE,
     "auth.forgot_password": EVERYONE,
     "auth.reset_password": EVERYONE,
+    "auth.accept_invitation": EVERYONE,
     "account.overview": SIGNED_IN,
     "account.change_password": SIGNED_IN,
     "account.change_email": SIGNED_IN,
