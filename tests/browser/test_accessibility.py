@@ -6,12 +6,12 @@ The screenshots of every page at both sizes land in test-artifacts/screenshots/p
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
 
-from carebook import audit
+from carebook import audit, invitations
 from carebook.extensions import db
 from carebook.services import booking_service
 from tests.browser.accessibility import SIZES, PageChecks
@@ -71,6 +71,17 @@ def test_signed_out_pages(app, live_server, new_page, size):
     checks.check(page, "forgot-password")
     _go(page, f"{live_server}/password/reset?token=nonsense", status=400)
     checks.check(page, "reset-link-invalid")
+    link = invitations.invite(db.session, audit.Actor(None, "admin"), make_phone_patient(name="Olive Older"),
+                              lifetime=timedelta(days=7), base_url=live_server)
+    db.session.commit()
+    _go(page, link.url)
+    checks.check(page, "invitation")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_role("button", name="Set my password").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checks.check(page, "invitation-with-errors")
+    _go(page, f"{live_server}/invitation?token=nonsense", status=400)
+    checks.check(page, "invitation-link-invalid")
     _go(page, f"{live_server}/no-such-page", status=404)
     checks.check(page, "error-404")
     checks.assert_passed()
@@ -191,6 +202,10 @@ def test_staff_console_pages(app, live_server, new_page, size):
     page.get_by_label("Mobile phone").fill("0770 090")
     page.get_by_role("button", name="Save", exact=True).click()
     checks.check(page, "staff-patient-new-with-errors")
+    _go(page, f"{live_server}/admin/patients/{phone_only.id}/")
+    page.get_by_role("button", name="Invite to go online").click()
+    expect(page.get_by_role("heading", name="Invitation for Olive Older")).to_be_visible()
+    checks.check(page, "staff-patient-invited")
     _go(page, f"{live_server}/admin/appointments/{upcoming.id}/")
     page.get_by_role("button", name="Cancel appointment").click()
     checks.check(page, "staff-cancel-without-reason")
