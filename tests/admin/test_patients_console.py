@@ -201,3 +201,16 @@ def test_an_email_someone_signs_in_with_cannot_be_removed(app, staff_client):
     assert "Enter an email address: it is the login." in response.get_data(as_text=True)
     db.session.expire_all()
     assert patient.user.email == "keep@example.com"
+
+
+def test_the_audit_log_names_a_patient_without_email_and_shows_the_skipped_email(app, staff_client):
+    doctor = make_doctor(name="Dr Grace Hopper")
+    db.session.commit()
+    staff_client.submit("/admin/patients/new/", PHONE_ONLY)
+    patient = db.session.scalars(select(Patient)).one()
+    staff_client.submit("/admin/appointments/book/", {"patient_id": patient.id, "doctor_id": doctor.id,
+                                                      "day": TUESDAY.isoformat(),
+                                                      "start_at": local(TUESDAY, 10).isoformat()})
+    page = staff_client.get("/admin/audit/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "notification.skipped" in text and "Olive Older" in text
