@@ -5,6 +5,12 @@ reads names with accents), RFC 4180 quoting and line ends, times in the clinic's
 zone. Cells that a spreadsheet would run as a formula (starting with =, +, -, @,
 tab or carriage return) get a leading apostrophe, so a patient who types
 ``=HYPERLINK(...)`` as their name cannot plant a formula in the front desk's sheet.
+
+Phone numbers go out in E.164 (+447700900123), the one form that is the same in every
+country, and, like every cell a spreadsheet would change, with the leading apostrophe: a
+spreadsheet shows them as text instead of reading "+44..." as a sum or dropping the leading
+0 of a number kept as typed. Every phone cell starts with it (:func:`phone_cell`), so the
+column is the same whatever the number. "Contact by" is email, sms or both.
 """
 from __future__ import annotations
 
@@ -28,13 +34,18 @@ from models import Appointment
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = ["Appointment", "Date", "Start", "End", "Doctor", "Specialty", "Patient", "Date of birth", "Phone",
-          "Email", "Status", "Needs attention", "Reason for visit", "Booked by", "Cancellation reason"]
+          "Email", "Contact by", "Status", "Needs attention", "Reason for visit", "Booked by", "Cancellation reason"]
 
 
 def spreadsheet_safe(value) -> str:
     """The cell's text, defused if a spreadsheet would read it as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def phone_cell(phone: str | None) -> str:
+    """A phone number as text a spreadsheet keeps as it is: always behind an apostrophe."""
+    return "'" + phone if phone else ""
 
 
 def _row(appointment: Appointment, zone: ZoneInfo) -> list:
@@ -44,7 +55,8 @@ def _row(appointment: Appointment, zone: ZoneInfo) -> list:
     born = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
     email = "" if patient.is_erased else patient.user.email
     return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}", appointment.doctor.name,
-            appointment.doctor.specialty, patient.name, born, patient.phone, email, appointment.status.value,
+            appointment.doctor.specialty, patient.name, born, phone_cell(patient.phone), email or "",
+            patient.contact_preference.value, appointment.status.value,
             "yes" if appointment.needs_attention else "no", appointment.reason,
             appointment.created_by.full_name if appointment.created_by else "", appointment.cancellation_reason]
 

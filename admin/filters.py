@@ -156,8 +156,9 @@ def _like(term: str) -> str:
 def patient_term_clause(term: str, patient=Patient, user=User):
     """A condition matching one search word against a patient's name, email, phone or date of birth.
 
-    Phones match whatever spaces or dashes either side has; dates may be written
-    2026-06-01 or 01/06/2026.
+    Phones match whatever spaces or dashes either side has, and national numbers match their
+    E.164 form ("07700 900123" finds +447700900123: the trunk 0 is dropped); dates may be
+    written 2026-06-01 or 01/06/2026.
     """
     pattern = _like(term)
     conditions = [user.full_name.ilike(pattern, escape="\\"), user.email.ilike(pattern, escape="\\"),
@@ -168,6 +169,8 @@ def patient_term_clause(term: str, patient=Patient, user=User):
         for separator in (" ", "-", "+", "(", ")"):
             bare_phone = func.replace(bare_phone, separator, "")
         conditions.append(bare_phone.like(f"%{digits}%"))
+        if digits.startswith("0") and len(digits.lstrip("0")) >= 4:
+            conditions.append(bare_phone.like(f"%{digits.lstrip('0')}%"))
     birthday = _as_date(term)
     if birthday is not None:
         conditions.append(patient.date_of_birth == birthday)

@@ -71,12 +71,29 @@ class DoctorCreateForm(DoctorEditForm):
                     "Give it to the doctor in person.")
 
 
+def _choice_value(value) -> str:
+    """A select's value from a form (text) or from the model being edited (an enum member)."""
+    return getattr(value, "value", value) or ""
+
+
+CONTACT_CHOICES = [("email", "Email"), ("sms", "Text message (SMS)"), ("both", "Both")]
+
+
 class PatientForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
-                       description="Confirmations and reminders go here. No password is needed for a phone booking.")
-    phone = StringField("Phone", validators=[DataRequired(), Length(max=32), PHONE])
+    email = EmailField("Email (optional)", validators=[Optional(), Email(check_deliverability=False),
+                                                       Length(max=254)],
+                       description="Leave empty for a caller without email: the clinic then reaches them by "
+                                   "text message, and they have no online login. No password is needed.")
+    phone = StringField("Mobile phone", validators=[DataRequired(message="Enter a phone number."), Length(max=32)],
+                        description="Without a country code it is read as a number of the clinic's country.")
     date_of_birth = DateField("Date of birth", validators=[DataRequired(message="Enter a date as YYYY-MM-DD.")])
+    contact_preference = SelectField(
+        "How they want to hear from the clinic",
+        choices=[choice("", "Default: email if they have one, else text message"),
+                 *(choice(v, label) for v, label in CONTACT_CHOICES)],
+        validators=[Optional()], default="", coerce=_choice_value,
+        description="Without an email address only a text message is possible.")
 
 
 class DeactivateDoctorForm(FlaskForm):

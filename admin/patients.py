@@ -6,6 +6,7 @@ import json
 from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
+from markupsafe import Markup
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, DateEqualFilter
@@ -17,13 +18,18 @@ from admin.base import StaffModelView, actor, link, parse_id
 from admin.filters import patient_term_clause, search_terms
 from admin.forms import ConfirmForm, EraseForm, PatientForm
 from admin.people import put_error_on_form, update_account
-from carebook import accounts, audit
+from carebook import accounts, audit, invitations, phones, unit_of_work
 from carebook.accounts import AccountError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.patient_data import erasure, export
 from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Patient, User
+from reminders import account_mail
+
+
+def clinic_region() -> str:
+    return current_app.config["CLINIC"].phone_region
 
 
 def login_status(patient: Patient) -> str:
@@ -31,14 +37,26 @@ def login_status(patient: Patient) -> str:
         return "Erased"
     if not patient.user.is_active:
         return "Deactivated"
+    if patient.user.email is None:
+        return "No email, no login"
     return "No password yet" if patient.user.password_hash is None else "Can log in"
+
+
+CONTACT_LABELS = {"email": "Email", "sms": "Text message", "both": "Email and text message"}
+
+
+def phone_cell(patient: Patient) -> Markup:
+    shown = phones.display(patient.phone, clinic_region())
+    if patient.phone_needs_check:
+        return Markup('{} <span class="badge badge-warning text-wrap">Check this number</span>').format(shown)
+    return Markup("{}").format(shown)
 
 
 class PatientView(StaffModelView):
     can_delete = False  # patients keep their history: deactivate their login instead
-    column_list = ["user.full_name", "date_of_birth", "phone", "user.email", "login"]
+    column_list = ["user.full_name", "date_of_birth", "phone", "user.email", "contact_preference", "login"]
     column_labels = {"user.full_name": "Name", "date_of_birth": "Date of birth", "phone": "Phone",
-                     "user.email": "Email", "login": "Login"}
+                     "user.email": "Email", "contact_preference": "Contact by", "login": "Login"}
     column_sortable_list = ["user.full_name", "date_of_birth", "user.email"]
     column_default_sort = [("user.full_name", False), ("id", False)]
     column_filters = [DateEqualFilter(Patient.date_of_birth, "Date of birth"),
@@ -50,6 +68,9 @@ class PatientView(StaffModelView):
         "date_of_birth": lambda view, context, model, name: (model.date_of_birth.strftime("%d %b %Y")
                                                              if model.date_of_birth else "—"),
         "login": lambda view, context, model, name: login_status(model),
+        "phone": lambda view, context, model, name: phone_cell(model),
+        "user.email": lambda view, context, model, name: model.user.email or "No email",
+        "contact_preference": lambda view, context, model, name: CONTACT_LABELS[model.contact_preference.value],
     }
 
     # -- search: name, email, phone (any spacing) or date of birth ----------------------------------
@@ -92,13 +113,18 @@ class PatientView(StaffModelView):
         return super().edit_view()
 
     def edit_form(self, obj: Patient | None = None):
-        return self._edit_form_class(obj=obj, full_name=obj.user.full_name, email=obj.user.email)
+        form = self._edit_form_class(obj=obj, full_name=obj.user.full_name, email=obj.user.email,
+                                     contact_preference=obj.contact_preference.value)
+        if request.method == "GET":  # shown as people write it; stored in E.164 again on saving
+            form.phone.data = phones.display(obj.phone, clinic_region())
+        return form
 
     def create_model(self, form):
         try:
             patient = accounts.register_patient(
-                db.session, actor(), email=form.email.data, password=None, full_name=form.full_name.data,
-                date_of_birth=form.date_of_birth.data, phone=form.phone.data)
+                db.session, actor(), email=form.email.data or None, password=None, full_name=form.full_name.data,
+                date_of_birth=form.date_of_birth.data, phone=form.phone.data,
+                contact_by=form.contact_preference.data or None)
         except AccountError as error:
             db.session.rollback()
             put_error_on_form(form, error)
@@ -107,7 +133,10 @@ class PatientView(StaffModelView):
 
     def update_model(self, form, model: Patient) -> bool:
         try:
-            changed = update_account(db.session, model.user, full_name=form.full_name.data, email=form.email.data)
+            changed = update_account(db.session, model.user, full_name=form.full_name.data,
+                                     email=form.email.data or None)
+            changed += accounts.update_contact(db.session, model, phone=form.phone.data,
+                                               contact_by=form.contact_preference.data or None)
         except AccountError as error:
             db.session.rollback()
             put_error_on_form(form, error)
@@ -116,12 +145,9 @@ class PatientView(StaffModelView):
             form.date_of_birth.errors = [*form.date_of_birth.errors, "Date of birth cannot be in the future."]
             db.session.rollback()
             return False
-        for field in ("phone", "date_of_birth"):
-            value = getattr(form, field).data
-            value = value.strip() if isinstance(value, str) else value
-            if getattr(model, field) != value:
-                setattr(model, field, value)
-                changed.append(field)
+        if model.date_of_birth != form.date_of_birth.data:
+            model.date_of_birth = form.date_of_birth.data
+            changed.append("date_of_birth")
         if changed:
             # Field names only: the log says what changed, not the personal details themselves.
             audit.record(db.session, actor(), "patient.updated", "patient", model.id, fields=changed)
@@ -180,7 +206,9 @@ class PatientView(StaffModelView):
                           key=lambda a: a.start_at)
         past = [a for a in appointments if a not in upcoming]
         return self.render("admin/patients/history.html", patient=patient, upcoming=upcoming, past=past,
-                           login_status=login_status(patient), confirm_form=ConfirmForm(formdata=None))
+                           login_status=login_status(patient), confirm_form=ConfirmForm(formdata=None),
+                           phone_shown=phones.display(patient.phone, clinic_region()),
+                           contact_label=CONTACT_LABELS[patient.contact_preference.value])
 
     @expose("/<int:patient_id>/login/", methods=("POST",))
     def set_login(self, patient_id: int):
@@ -195,6 +223,25 @@ class PatientView(StaffModelView):
             accounts.set_active(db.session, actor(), patient.user, active)
         flash(f"{patient.name}'s login is {'active' if active else 'deactivated'}.", "success")
         return redirect(url_for(".history", patient_id=patient.id))
+
+    @expose("/<int:patient_id>/invite/", methods=("POST",))
+    def invite(self, patient_id: int):
+        """A single-use link for a patient without a login: shown here once, and emailed if they have an address."""
+        patient = self._patient(patient_id)
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        try:
+            link = invitations.invite(db.session, actor(), patient,
+                                      lifetime=current_app.config["INVITATION_LIFETIME"],
+                                      base_url=current_app.config["BASE_URL"])
+        except AccountError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for(".history", patient_id=patient.id))
+        if link.emailed_to:
+            app = current_app._get_current_object()
+            unit_of_work.after_commit(lambda: account_mail.send_invitation(app, link))
+        return self.render("admin/patients/invited.html", patient=patient, link=link)
 
     # -- their data: a copy (GDPR Art. 15, HIPAA right of access) and erasure (GDPR Art. 17) ------------
 

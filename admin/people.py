@@ -5,20 +5,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carebook.accounts import AccountError, normalise_email
-from models import User
+from carebook.accounts import AccountError, optional_email
+from models import Role, User
 
 EMAIL_TAKEN = "An account with this email address already exists."
 
 
-def update_account(session: Session, user: User, *, full_name: str, email: str) -> list[str]:
+def update_account(session: Session, user: User, *, full_name: str, email: str | None) -> list[str]:
     """Change ``user``'s name and email; the names of the fields that changed.
 
     Emails are unique whatever their case (they are stored folded). Raises AccountError
-    naming the field if the email belongs to someone else.
+    naming the field if the email belongs to someone else. Only a patient without a login
+    (no password yet) may be left without one: an address someone signs in with stays.
     """
     changed = []
-    email = normalise_email(email)
+    email = optional_email(email)
+    if email is None and (user.role is not Role.PATIENT or user.password_hash is not None):
+        raise AccountError("Enter an email address: it is the login.", field="email")
     if email != user.email:
         if session.scalar(select(User.id).where(User.email == email, User.id != user.id)) is not None:
             raise AccountError(EMAIL_TAKEN, field="email")

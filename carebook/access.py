@@ -52,6 +52,18 @@ def _is_admin_endpoint(app: Flask, endpoint: str) -> bool:
     return any(blueprint == view.endpoint for admin in app.extensions.get("admin", []) for view in admin._views)
 
 
+def refuse_anonymous_api_calls() -> None:
+    """before_request hook, ahead of the CSRF check: an API call to a signed-in operation without a
+    sign-in is answered 401, as the API description says, rather than "CSRF token missing" (the
+    token belongs to a session the caller does not have). Everything else is left to the hooks after."""
+    if request.blueprint != "api" or request.endpoint is None:
+        return None
+    roles = allowed_roles(current_app, request.endpoint)
+    if roles is None or ANONYMOUS in roles or current_user.is_authenticated:
+        return None
+    abort(401)
+
+
 def enforce_declared_access() -> None:
     """before_request hook: apply the route's declaration to the current user."""
     if request.endpoint is None:

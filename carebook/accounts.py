@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from carebook import audit
+from carebook import audit, phones
 from carebook.clock import utcnow
 from carebook.config import SessionTimeouts
 from carebook.passwords import hash_password, needs_rehash, password_problem, verify_password
-from models import Doctor, PasswordResetToken, Patient, Role, User, UserSession
+from models import ContactPreference, Doctor, PasswordResetToken, Patient, Role, User, UserSession
 
 #: ``last_seen_at`` is written at most this often: the idle timeout needs no finer grain,
 #: and most requests then write nothing.
@@ -36,18 +36,65 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def optional_email(email: str | None) -> str | None:
+    """The address folded to lower case; None for no address (a blank one included)."""
+    return normalise_email(email) or None if email is not None else None
+
+
+NO_EMAIL_NO_EMAILS = "Without an email address the clinic can only send text messages (SMS)."
+
+
+def _phone_region(region: str | None) -> str:
+    if region is not None:
+        return region
+    from flask import current_app
+
+    return current_app.config["CLINIC"].phone_region
+
+
+def parse_phone(phone: str | None, region: str | None = None) -> str:
+    """The E.164 form of a typed number, or AccountError on the ``phone`` field."""
+    try:
+        return phones.parse(phone, _phone_region(region))
+    except phones.PhoneError as error:
+        raise AccountError(error.message, field="phone") from None
+
+
+def contact_preference(value: ContactPreference | str | None, email: str | None) -> ContactPreference:
+    """A checked choice of channel: email, SMS or both; a patient without email can only choose SMS.
+
+    ``None`` gives the default: email where there is an address, else SMS.
+    """
+    if value is None or value == "":
+        return ContactPreference.EMAIL if email else ContactPreference.SMS
+    try:
+        preference = ContactPreference(value)
+    except ValueError:
+        raise AccountError("Choose email, SMS or both.", field="contact_preference") from None
+    if preference.by_email and not email:
+        raise AccountError(NO_EMAIL_NO_EMAILS, field="contact_preference")
+    return preference
+
+
 def _check_password(password: str) -> None:
     problem = password_problem(password)
     if problem:
         raise AccountError(problem, field="password")
 
 
-def create_user(session: Session, actor: audit.Actor, *, email: str, full_name: str, role: Role,
+def create_user(session: Session, actor: audit.Actor, *, email: str | None, full_name: str, role: Role,
                 password: str | None) -> User:
-    """Add a user of any role. Raises AccountError if the email is taken or the password weak."""
+    """Add a user of any role. Raises AccountError if the email is taken or the password weak.
+
+    Only a patient may have no email (registered by staff from a phone call), and then no password:
+    without an address there is no login.
+    """
+    email = optional_email(email)
+    if email is None and (role is not Role.PATIENT or password is not None):
+        raise AccountError("Enter an email address: it is the login.", field="email")
     if password is not None:
         _check_password(password)
-    user = User(email=normalise_email(email), full_name=full_name.strip(), role=role,
+    user = User(email=email, full_name=full_name.strip(), role=role,
                 password_hash=hash_password(password) if password is not None else None)
     session.add(user)
     try:
@@ -59,15 +106,40 @@ def create_user(session: Session, actor: audit.Actor, *, email: str, full_name: 
     return user
 
 
-def register_patient(session: Session, actor: audit.Actor, *, email: str, password: str | None,
-                     full_name: str, date_of_birth: date, phone: str) -> Patient:
+def register_patient(session: Session, actor: audit.Actor, *, email: str | None, password: str | None,
+                     full_name: str, date_of_birth: date, phone: str,
+                     contact_by: ContactPreference | str | None = None, phone_region: str | None = None) -> Patient:
+    """A new patient. ``email`` may be None (staff registering a caller without one): no login then,
+    and the clinic reaches them by SMS only. The phone number is stored in E.164."""
     if date_of_birth > utcnow().date():
         raise AccountError("Date of birth cannot be in the future.", field="date_of_birth")
+    number = parse_phone(phone, phone_region)
+    preference = contact_preference(contact_by, optional_email(email))
     user = create_user(session, actor, email=email, full_name=full_name, role=Role.PATIENT, password=password)
-    patient = Patient(user=user, date_of_birth=date_of_birth, phone=phone.strip())
+    patient = Patient(user=user, date_of_birth=date_of_birth, phone=number, contact_preference=preference)
     session.add(patient)
     session.flush()
     return patient
+
+
+def update_contact(session: Session, patient: Patient, *, phone: str | None = None,
+                   contact_by: ContactPreference | str | None = None, phone_region: str | None = None) -> list[str]:
+    """Change the patient's phone (stored in E.164; a checked number clears the staff flag) and/or how
+    they want to hear from the clinic; the names of the fields that changed (the caller audits them)."""
+    changed = []
+    if phone is not None:
+        number = parse_phone(phone, phone_region)
+        if number != patient.phone or patient.phone_needs_check:
+            patient.phone, patient.phone_needs_check = number, False
+            changed.append("phone")
+    if contact_by is not None:
+        preference = contact_preference(contact_by, patient.user.email)
+        if preference is not patient.contact_preference:
+            patient.contact_preference = preference
+            changed.append("contact_preference")
+    elif patient.contact_preference.by_email and not patient.user.email:
+        raise AccountError(NO_EMAIL_NO_EMAILS, field="contact_preference")
+    return changed
 
 
 def create_doctor(session: Session, actor: audit.Actor, *, email: str, password: str | None, full_name: str,
@@ -130,7 +202,9 @@ def change_email(session: Session, actor: audit.Actor, user: User, current_passw
     """Change the sign-in address; returns the previous one (to tell its owner)."""
     check_current_password(user, current_password)
     previous = user.email
-    new_email = normalise_email(new_email)
+    new_email = optional_email(new_email)
+    if new_email is None:
+        raise AccountError("Enter an email address.", field="email")
     if new_email == previous:
         raise AccountError("This is already your email address.", field="email")
     taken = AccountError("An account with this email address already exists.", field="email")

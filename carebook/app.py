@@ -57,6 +57,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     # After carebook.database: the request's transaction ends before its connection goes back.
     unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    # Registered before the CSRF check: a signed-in API operation called without a sign-in is a 401.
+    app.before_request(access.refuse_anonymous_api_calls)
     csrf.init_app(app)
     # Redis with a fallback to this process's memory when it does not answer (carebook/throttle_store.py).
     throttle_store.configure(app)

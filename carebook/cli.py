@@ -33,7 +33,7 @@ def users() -> None:
               help="Asked for interactively when omitted.")
 @click.option("--specialty", default="General practice", show_default=True, help="Doctors only.")
 @click.option("--date-of-birth", type=click.DateTime(formats=["%Y-%m-%d"]), help="Patients only.")
-@click.option("--phone", default="", help="Patients only.")
+@click.option("--phone", default="", help="Patients only (required for them; read in CLINIC_PHONE_REGION).")
 @with_appcontext
 def create_user(role: str, email: str, full_name: str, password: str, specialty: str,
                 date_of_birth, phone: str) -> None:

@@ -27,6 +27,8 @@ class ClinicSettings:
     address: str
     phone: str
     timezone: ZoneInfo
+    #: ISO 3166 region in which phone numbers typed without a country code are read (carebook/phones.py).
+    phone_region: str = "GB"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,20 @@ def int_setting(env: Mapping[str, str], name: str, default: int, *, minimum: int
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def phone_region_setting(env: Mapping[str, str], zone_name: str) -> str:
+    """CLINIC_PHONE_REGION, checked; by default the country of the clinic's time zone, else GB."""
+    from carebook import phones
+
+    raw = (env.get("CLINIC_PHONE_REGION") or "").strip()
+    if not raw:
+        return phones.region_of_timezone(zone_name) or phones.FALLBACK_REGION
+    region = raw.upper()
+    if not phones.is_region(region):
+        raise ConfigError(f"CLINIC_PHONE_REGION must be a two-letter country code with a phone numbering plan, "
+                          f"such as GB, IE or FR, got {raw!r}")
+    return region
 
 
 def normalise_database_url(url: str) -> str:
@@ -102,6 +118,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         address=env.get("CLINIC_ADDRESS", "12 Riverside Walk, Exampleton EX1 2AB"),
         phone=env.get("CLINIC_PHONE", "01234 567890"),
         timezone=zone,
+        phone_region=phone_region_setting(env, zone_name),
     )
     policy = BookingPolicy(
         minimum_notice=timedelta(minutes=int_setting(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
@@ -142,6 +159,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "PERMANENT_SESSION_LIFETIME": timeouts.absolute,
         "PASSWORD_HASHING": password_hashing,
         "PASSWORD_RESET_LIFETIME": timedelta(minutes=int_setting(env, "PASSWORD_RESET_MINUTES", 60, minimum=5)),
+        # How long a staff invitation to go online works (carebook/invitations.py).
+        "INVITATION_LIFETIME": timedelta(days=int_setting(env, "INVITATION_DAYS", 7, minimum=1, unit="days")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),

@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from carebook import auth_events, timefmt
+from carebook import auth_events, phones, timefmt
 from carebook.access import request_source
 from carebook.extensions import db
 
@@ -69,6 +69,9 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = lambda instant: timefmt.format_date(instant.astimezone(tz).date())
     app.jinja_env.filters["short_date"] = timefmt.format_date
     app.jinja_env.filters["long_date"] = timefmt.format_long_date
+    # Phone numbers as people write them: national in the clinic's region, else international.
+    region = app.config["CLINIC"].phone_region
+    app.jinja_env.filters["phone"] = lambda number: phones.display(number, region)
 
     @app.context_processor
     def clinic_context():

@@ -114,6 +114,14 @@ def run_migrations_online():
             # second then finds the schema at head and does nothing.
             connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")
             connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one. With foreign keys
+            # on, that DROP would first delete every row: cascading into the rows that refer to it
+            # (sessions, recovery codes) or failing on the others. The pragma only takes effect
+            # outside a transaction, hence here; the references are checked again at the end.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         try:
             context.configure(
                 connection=connection,
@@ -123,7 +131,15 @@ def run_migrations_online():
             )
             with context.begin_transaction():
                 context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migrations left rows whose references point nowhere: {broken[:5]}")
         finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
             if connection.dialect.name == "postgresql":
                 connection.rollback()
                 connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")

@@ -9,16 +9,18 @@ from models.appointments import (
 )
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
-from models.users import Doctor, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
+from models.users import ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Appointment",
     "AppointmentStatus",
     "AuditEntry",
+    "ContactPreference",
     "DOCTOR_OVERLAP_CONSTRAINT",
     "DateOverride",
     "Doctor",
     "IdempotencyRecord",
+    "Invitation",
     "PATIENT_OVERLAP_CONSTRAINT",
     "PasswordResetToken",
     "Patient",

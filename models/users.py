@@ -5,8 +5,8 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String, event, false, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from carebook.clock import utcnow
 from carebook.extensions import db
@@ -20,6 +20,22 @@ class Role(str, enum.Enum):
     STAFF = "staff"
 
 
+class ContactPreference(str, enum.Enum):
+    """How a patient wants to hear from the clinic (confirmations, changes, reminders)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    BOTH = "both"
+
+    @property
+    def by_email(self) -> bool:
+        return self in (ContactPreference.EMAIL, ContactPreference.BOTH)
+
+    @property
+    def by_sms(self) -> bool:
+        return self in (ContactPreference.SMS, ContactPreference.BOTH)
+
+
 class User(db.Model, UserMixin):
     __tablename__ = "users"
     __table_args__ = (
@@ -28,7 +44,9 @@ class User(db.Model, UserMixin):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Null for a patient without email (registered by staff from a phone call): no online login then.
+    # Unique among the addresses that exist (NULLs never collide), stored folded to lower case.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="role", native_enum=False, create_constraint=True,
@@ -128,6 +146,25 @@ class PasswordResetToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
+class Invitation(db.Model):
+    """A single-use link staff give a patient without a login (carebook/invitations.py): it lets them
+    set a password and, if they have none, add an email address. It expires, and a newer one voids it."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token in the link; the token itself is only shown once (and emailed).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set when the link is used, or voided by a newer invitation.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
 
@@ -135,7 +172,14 @@ class Patient(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     #: None only once the patient is erased (carebook/patient_data/erasure.py).
     date_of_birth: Mapped[date | None]
+    #: E.164 ("+447700900123", carebook/phones.py); an old number that could not be read when
+    #: numbers moved to E.164 (migration 0012) is kept as typed, with ``phone_needs_check`` set.
     phone: Mapped[str] = mapped_column(String(32))
+    phone_needs_check: Mapped[bool] = mapped_column(default=False, server_default=false())
+    contact_preference: Mapped[ContactPreference] = mapped_column(
+        Enum(ContactPreference, name="contact_preference", native_enum=False, create_constraint=True,
+             values_callable=lambda members: [m.value for m in members], length=8),
+        default=ContactPreference.EMAIL, server_default=ContactPreference.EMAIL.value)
     #: When staff erased the patient at their request: identifying data gone, history kept pseudonymised.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -173,3 +217,23 @@ class Doctor(db.Model):
     @property
     def name(self) -> str:
         return self.user.full_name
+
+
+class ContactPreferenceError(ValueError):
+    """A patient without email set to hear from the clinic by email: refused at flush, whatever the door."""
+
+
+@event.listens_for(Session, "before_flush")
+def _no_email_means_sms_only(session: Session, flush_context, instances) -> None:
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Patient):
+            patient = obj
+        elif isinstance(obj, User) and "patient" not in inspect(obj).unloaded:
+            patient = obj.patient
+        else:
+            continue
+        if patient is None or patient.user is None:
+            continue
+        preference = patient.contact_preference or ContactPreference.EMAIL
+        if ContactPreference(preference).by_email and not patient.user.email:
+            raise ContactPreferenceError(f"patient {patient.id}: no email address, so SMS is the only channel")

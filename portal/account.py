@@ -1,4 +1,5 @@
-"""The signed-in user's own account: password, email address, two-factor authentication; a patient's data.
+"""The signed-in user's own account: password, email address, two-factor authentication, (patients)
+their phone number and how they want to hear from the clinic, and a patient's data.
 
 Every change asks for the current password first (a session left open on a shared
 computer is not enough), and failures of that check are throttled per account.
@@ -11,14 +12,14 @@ import json
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from carebook import accounts, audit, auth_events, throttling, two_factor, unit_of_work
+from carebook import accounts, audit, auth_events, phones, throttling, two_factor, unit_of_work
 from carebook.access import allow
 from carebook.clock import utcnow
 from carebook.patient_data import export
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal import sign_in
-from portal.account_forms import ChangeEmailForm, ChangePasswordForm, EnrolForm, PasswordConfirmForm
+from portal.account_forms import ChangeEmailForm, ChangePasswordForm, ContactForm, EnrolForm, PasswordConfirmForm
 from portal.auth import confirmed_enrolment, enrolment_context, form_status
 from reminders import account_mail
 
@@ -56,8 +57,49 @@ def _overview(user: User, status: int = 200, **forms):
     codes_left = two_factor.recovery_codes_left(db.session, user) if user.two_factor_enabled else None
     forms.setdefault("disable_form", PasswordConfirmForm(formdata=None, prefix="disable"))
     forms.setdefault("renew_form", PasswordConfirmForm(formdata=None, prefix="renew"))
+    patient = user.patient if user.role is Role.PATIENT else None
     return render_template("account/overview.html", user=user, required=two_factor.is_required(user),
-                           codes_left=codes_left, **forms), status
+                           codes_left=codes_left, patient=patient,
+                           phone_shown=phones.display(patient.phone, _region()) if patient else None,
+                           contact_label=CONTACT_LABELS[patient.contact_preference.value] if patient else None,
+                           **forms), status
+
+
+CONTACT_LABELS = {"email": "By email", "sms": "By text message (SMS)", "both": "By email and text message"}
+
+
+def _region() -> str:
+    return current_app.config["CLINIC"].phone_region
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@allow(Role.PATIENT)
+@_current_password_throttle
+def change_contact():
+    """The patient's phone number (checked, stored in E.164) and the channels the clinic uses."""
+    user = _user()
+    patient = user.patient
+    form = ContactForm()
+    if not form.is_submitted():
+        form.phone.data = phones.display(patient.phone, _region())
+        form.contact_preference.data = patient.contact_preference.value
+    if form.validate_on_submit():
+        try:
+            accounts.check_current_password(user, form.current_password.data)
+            changed = accounts.update_contact(db.session, patient, phone=form.phone.data,
+                                              contact_by=form.contact_preference.data)
+        except accounts.AccountError as error:
+            if error.field == "current_password":
+                _wrong_current_password(form, error)
+            else:
+                db.session.rollback()
+                getattr(form, error.field or "phone").errors.append(error.message)
+        else:
+            if changed:
+                audit.record(db.session, _actor(), "patient.updated", "patient", patient.id, fields=changed)
+            flash("Your contact details are saved.", "success")
+            return redirect(url_for("account.overview"))
+    return render_template("account/contact.html", form=form, has_email=bool(user.email)), form_status(form)
 
 
 @bp.route("/password", methods=["GET", "POST"])

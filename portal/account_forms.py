@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from carebook.passwords import MAX_LENGTH, MIN_LENGTH
+
+try:  # WTForms 3.3 wants SelectChoice objects; older 3.x takes (value, label) pairs.
+    from wtforms.fields.choices import SelectChoice as _SelectChoice
+except ImportError:  # pragma: no cover
+    _SelectChoice = None
+
+
+def _choice(value: str, label: str):
+    return _SelectChoice(value, label) if _SelectChoice is not None else (value, label)
 
 NEW_PASSWORD_HELP = (f"At least {MIN_LENGTH} characters. Long passphrases are welcome; "
                      "very common passwords are refused.")
@@ -61,3 +70,26 @@ class PasswordConfirmForm(FlaskForm):
     """A sensitive change that needs nothing but the current password (turn 2FA off, new recovery codes)."""
 
     current_password = _current_password()
+
+
+class ContactForm(FlaskForm):
+    """A patient's phone number and how they want to hear from the clinic."""
+
+    phone = StringField("Mobile phone", validators=[DataRequired(message="Enter a phone number."), Length(max=32)],
+                        description="Without a country code it is read as a number of the clinic's country.")
+    contact_preference = RadioField(
+        "How should the clinic contact you?",
+        choices=[_choice("email", "By email"), _choice("sms", "By text message (SMS)"),
+                 _choice("both", "By email and text message")],
+        validators=[DataRequired(message="Choose how the clinic should contact you.")])
+    current_password = _current_password()
+
+
+class AcceptInvitationForm(FlaskForm):
+    """Opening a staff invitation: a password, and an email address for a patient who has none."""
+
+    email = EmailField("Email (you will log in with it)", validators=[
+        Optional(), Email(check_deliverability=False), Length(max=254)])
+    password = _new_password("Password")
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired(), Length(max=MAX_LENGTH), EqualTo("password", message="The two passwords differ.")])

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from carebook import accounts, audit, throttling
+from carebook import accounts, audit, phones, throttling
 from carebook.access import allow, public
 from carebook.booking import BookingError, BookingService
 from carebook.clock import utcnow
@@ -39,6 +39,8 @@ from portal.api_schemas import (
     AppointmentResponse,
     BookingRequest,
     CancelRequest,
+    ContactOut,
+    ContactRequest,
     CsrfTokenResponse,
     DoctorsQuery,
     ErrorBody,
@@ -337,16 +339,45 @@ def register():
     try:
         patient = accounts.register_patient(
             db.session, audit.Actor(None, ACTOR_SOURCE), email=data.email, password=data.password,
-            full_name=data.full_name, date_of_birth=data.date_of_birth, phone=data.phone)
+            full_name=data.full_name, date_of_birth=data.date_of_birth, phone=data.phone,
+            contact_by=data.contact_preference)
     except accounts.AccountError as error:
         _invalid({error.field or "email": [error.message]}, error.message)
     sign_in.start_session(patient.user)
     current_app.logger.info("patient %s registered through the API", patient.id)
     body = RegisterResponse(
         patient=PatientOut(id=patient.id, full_name=patient.user.full_name, email=patient.user.email,
-                           date_of_birth=patient.date_of_birth, phone=patient.phone),
+                           date_of_birth=patient.date_of_birth, phone=patient.phone,
+                           contact_preference=patient.contact_preference.value),
         csrf_token=_fresh_csrf_token())
     return _respond(201, _dump(body))
+
+
+def _contact_out(patient: Patient) -> dict:
+    region = current_app.config["CLINIC"].phone_region
+    return _dump(ContactOut(email=patient.user.email, phone=patient.phone,
+                            phone_display=phones.display(patient.phone, region),
+                            contact_preference=patient.contact_preference.value))
+
+
+@bp.route("/contact")
+@allow(Role.PATIENT)
+def contact():
+    return _respond(200, _contact_out(_patient()))
+
+
+@bp.route("/contact", methods=["POST"])
+@allow(Role.PATIENT)
+def change_contact():
+    patient = _patient()
+    data: ContactRequest = _validate(ContactRequest, _json_body())
+    try:
+        changed = accounts.update_contact(db.session, patient, phone=data.phone, contact_by=data.contact_preference)
+    except accounts.AccountError as error:
+        _invalid({error.field or "phone": [error.message]}, error.message)
+    if changed:
+        audit.record(db.session, _actor(), "patient.updated", "patient", patient.id, fields=changed)
+    return _respond(200, _contact_out(patient))
 
 
 @bp.route("/session", methods=["POST"])

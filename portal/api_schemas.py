@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -40,6 +40,10 @@ PHONE_MAX = 32
 REASON_MAX = 500
 SPECIALTY_MAX = 80
 PHONE_PATTERN = r"^\+?[0-9 ()\-]{6,32}$"
+#: A phone number as people type it; checked with libphonenumber (carebook/phones.py), beyond what a pattern says.
+PHONE_FORMAT = {"format": "phone"}
+#: How a patient wants to hear from the clinic (models.ContactPreference).
+ContactChoice = Literal["email", "sms", "both"]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -153,8 +157,23 @@ class RegisterRequest(RequestModel):
     full_name: Annotated[str, Field(min_length=1, max_length=FULL_NAME_MAX)]
     email: Email
     date_of_birth: IsoDate
-    phone: Annotated[str, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN)]
+    phone: Annotated[str, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN,
+                                json_schema_extra=PHONE_FORMAT, description=(
+        "A mobile or landline number; without a country code it is read in the clinic's region. Stored "
+        "and returned in E.164 (+447700900123); a number that is not valid is refused (422, fields.phone)."))]
     password: Password
+    contact_preference: Annotated[ContactChoice | None, Field(description=(
+        "How the clinic should reach you: email, sms or both (default email)."))] = None
+
+
+class ContactRequest(RequestModel):
+    """Change my phone number and/or how the clinic reaches me; omitted fields stay as they are."""
+
+    phone: Annotated[str | None, Field(min_length=6, max_length=PHONE_MAX, pattern=PHONE_PATTERN,
+                                       json_schema_extra=PHONE_FORMAT, description=(
+        "Read in the clinic's region when it has no country code; stored in E.164."))] = None
+    contact_preference: Annotated[ContactChoice | None, Field(description=(
+        "email, sms or both. Without an email address only sms is accepted."))] = None
 
 
 class LoginRequest(RequestModel):
@@ -208,9 +227,18 @@ class UserOut(ResponseModel):
 class PatientOut(ResponseModel):
     id: int
     full_name: str
-    email: str
+    email: str | None
     date_of_birth: date
-    phone: str
+    phone: str = Field(description="E.164, e.g. +447700900123 (an old number that could not be read: as typed).")
+    contact_preference: ContactChoice
+
+
+class ContactOut(ResponseModel):
+    email: str | None = Field(description="None for a patient registered by the clinic without email.")
+    phone: str = Field(description="E.164, e.g. +447700900123 (an old number that could not be read: as typed).")
+    phone_display: str = Field(description="The number as people write it: national in the clinic's country, "
+                                           "else international.")
+    contact_preference: ContactChoice
 
 
 class RegisterResponse(ResponseModel):
@@ -284,9 +312,9 @@ class ErrorResponse(ResponseModel):
 
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    RegisterRequest, LoginRequest, BookingRequest, CancelRequest, RescheduleRequest,
+    RegisterRequest, LoginRequest, BookingRequest, CancelRequest, RescheduleRequest, ContactRequest,
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CsrfTokenResponse, RegisterResponse, SessionResponse, DoctorList, SlotList,
-    AppointmentList, AppointmentResponse, ErrorResponse,
+    AppointmentList, AppointmentResponse, ErrorResponse, ContactOut,
 )

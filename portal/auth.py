@@ -17,13 +17,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, logout_user
 from markupsafe import Markup
 
-from carebook import accounts, audit, auth_events, reset, throttling, totp, two_factor, unit_of_work
+from carebook import accounts, audit, auth_events, invitations, reset, throttling, totp, two_factor, unit_of_work
 from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal import known_devices, sign_in
-from portal.account_forms import CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
+from portal.account_forms import AcceptInvitationForm, CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
 from portal.forms import LoginForm, RegisterForm
 from reminders import account_mail
 
@@ -33,6 +33,7 @@ SOURCE = "portal"
 HOME_BY_ROLE = {Role.PATIENT: "patient.doctors", Role.DOCTOR: "doctor.schedule", Role.STAFF: "admin.index"}
 PENDING_LOGIN_MINUTES = 10
 RESET_TOKEN_KEY = "reset_token"
+INVITATION_TOKEN_KEY = "invitation_token"
 _breach = throttling.audit_breach
 
 
@@ -307,3 +308,37 @@ def reset_password():
             return redirect(url_for("auth.login"))
     status = 200 if request.method == "GET" else 400
     return render_template("auth/reset.html", form=form, email=row.user.email), status
+
+
+# --------------------------------------------------------------------------- staff invitations
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
+def accept_invitation():
+    """A patient registered by staff chooses a password (and adds an email) with their single-use link."""
+    token = request.args.get("token")
+    if token is not None:
+        # Out of the address bar, the history and any Referer before the page is even shown.
+        session[INVITATION_TOKEN_KEY] = token[:128]
+        return redirect(url_for("auth.accept_invitation"))
+    row = invitations.valid_invitation(db.session, session.get(INVITATION_TOKEN_KEY))
+    if row is None:
+        session.pop(INVITATION_TOKEN_KEY, None)
+        return render_template("auth/invitation_invalid.html"), 400
+    user = row.user
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            invitations.accept(db.session, row, email=form.email.data, password=form.password.data, source=SOURCE)
+        except accounts.AccountError as error:
+            db.session.rollback()
+            getattr(form, error.field or "password").errors.append(error.message)
+        else:
+            logout_user()
+            session.clear()
+            flash(f"Your password is set. Log in with {user.email} and your new password.", "success")
+            return redirect(url_for("auth.login"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("auth/invitation.html", form=form, user=user), status

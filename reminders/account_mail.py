@@ -15,6 +15,7 @@ from email.utils import formataddr
 
 from flask import Flask, render_template
 
+from carebook.invitations import InvitationLink
 from carebook.reset import ResetLink
 from carebook.timefmt import format_datetime
 from messaging.message import build_message
@@ -44,8 +45,18 @@ def send_reset_link(app: Flask, link: ResetLink) -> bool:
                  reset_url=link.url, expires=format_datetime(link.expires_at, clinic.timezone))
 
 
+def send_invitation(app: Flask, link: InvitationLink) -> bool:
+    """Email a staff invitation to go online, to a patient who has an address (carebook/invitations.py)."""
+    clinic = app.config["CLINIC"]
+    return _send(app, Recipient.of(link.user), link.emailed_to, "invitation",
+                 f"Manage your appointments at {clinic.name} online",
+                 invitation_url=link.url, expires=format_datetime(link.expires_at, clinic.timezone))
+
+
 def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
-    """Tell the previous address, so that its owner notices a change they did not make."""
+    """Tell the previous address, so that its owner notices a change they did not make (if there was one)."""
+    if not previous_email:
+        return True  # a patient adding their first address: nobody else to tell
     clinic = app.config["CLINIC"]
     return _send(app, Recipient.of(user), previous_email, "email_changed",
                  f"Your email address at {clinic.name} was changed", new_email=user.email)

@@ -9,6 +9,11 @@ booking itself; the relay acts on them only after the commit.
 * booked      -> schedule_reminder + send_confirmation
 * rescheduled -> move_reminder     + send_updated_confirmation
 * cancelled   -> delete_reminder   + send_cancellation
+
+A patient who gets no email (no address: registered by staff from a phone call; or who
+chose text messages only) gets no email row: the skipped email is recorded in the audit log
+(``notification.skipped``, channel and reason, never the address), and their reminder is not
+scheduled by email either (reminders.planning.desired_reminder). Nothing is tried and failed.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from flask import current_app
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from carebook import audit
 from carebook.clock import utcnow
 from models import Appointment, OutboxKind, OutboxMessage
 from reminders import emails
@@ -31,6 +37,16 @@ EVENT_KINDS = {
 }
 
 
+def email_refusal(appointment: Appointment) -> str | None:
+    """Why this appointment's patient gets no email ("no_email" or "sms_only"), or None if they do."""
+    patient = appointment.patient
+    if not patient.user.email:
+        return "no_email"
+    if not patient.contact_preference.by_email:
+        return "sms_only"
+    return None
+
+
 def record_booking_event(session: Session, event: str, appointment: Appointment,
                          previous_start_at: datetime | None) -> None:
     """The receiver of ``carebook.booking.signals.appointment_changed`` (sender: the session)."""
@@ -39,8 +55,13 @@ def record_booking_event(session: Session, event: str, appointment: Appointment,
         return  # an app built without the reminder path
     now = utcnow()
     rows = []
+    no_email = email_refusal(appointment)
     for kind in EVENT_KINDS.get(event, ()):
         if kind.topic.value == "email":
+            if no_email is not None:
+                audit.write_row(session, None, "system", "notification.skipped", "appointment", appointment.id,
+                                {"channel": "email", "kind": kind.value, "reason": no_email})
+                continue
             payload = emails.snapshot(app, kind, appointment, previous_start_at)
         else:
             # The relay reads the appointment's current row; this is only for people reading the table.

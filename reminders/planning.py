@@ -153,8 +153,15 @@ def is_future_booking(appointment: Appointment | None, now: datetime) -> bool:
 
 def desired_reminder(app: Flask, session: Session, settings: ReminderSettings, appointment: Appointment | None,
                      now: datetime) -> Reminder | None:
-    """The reminder this appointment should have if the relay acts now, or None."""
+    """The reminder this appointment should have if the relay acts now, or None.
+
+    None too for a patient who gets no email (no address, or text messages only): the reminder
+    is an email today (reminders/outbox.py records the skip when the booking is made).
+    """
     if not is_future_booking(appointment, now):
+        return None
+    patient = appointment.patient
+    if not patient.user.email or not patient.contact_preference.by_email:
         return None
     when = fire_at(appointment.start_at, booked_at(session, appointment), now, settings)
     if when is None:

@@ -62,6 +62,13 @@ def make_patient(name: str = "Pat Patient", email: str | None = None,
     return patient
 
 
+def make_phone_patient(name: str = "Phil Phoneonly", date_of_birth: date = date(1941, 9, 9),
+                       phone: str = "07700 900321") -> Patient:
+    """A patient registered by staff from a phone call: no email, no password, reached by SMS."""
+    return accounts.register_patient(db.session, SYSTEM, email=None, password=None, full_name=name,
+                                     date_of_birth=date_of_birth, phone=phone)
+
+
 WEEKDAYS_9_TO_5 = {weekday: [(time(9), time(17))] for weekday in range(5)}
 
 

@@ -31,6 +31,7 @@ EXPECTED = {
     "auth.enrol": EVERYONE,
     "auth.forgot_password": EVERYONE,
     "auth.reset_password": EVERYONE,
+    "auth.accept_invitation": EVERYONE,
     "account.overview": SIGNED_IN,
     "account.change_password": SIGNED_IN,
     "account.change_email": SIGNED_IN,
@@ -39,6 +40,7 @@ EXPECTED = {
     "account.renew_recovery_codes": SIGNED_IN,
     "account.data": {PATIENT},
     "account.data_json": {PATIENT},
+    "account.change_contact": {PATIENT},
     "patient.doctors": {PATIENT},
     "patient.doctor": {PATIENT},
     "patient.book": {PATIENT},
@@ -70,6 +72,8 @@ EXPECTED = {
     "api.book": {PATIENT},
     "api.cancel": {PATIENT},
     "api.reschedule": {PATIENT},
+    "api.contact": {PATIENT},
+    "api.change_contact": {PATIENT},
 }
 #: Walking these would end the session the rest of the walk needs; test_auth and test_api cover them.
 SESSION_ENDING = {"auth.logout", "api.logout"}

@@ -145,7 +145,7 @@ def _scrub_outbox_and_local_reminders(session: Session, appointment_ids: list[in
 
 
 def _scrub_audit_log(session: Session, patient: Patient, user_id: int, appointment_ids: list[int],
-                     email: str) -> None:
+                     email: str | None) -> None:
     """Old audit rows lose what identifies the patient; what happened, and when, stays."""
     about_patient = or_(
         and_(AuditEntry.entity_type == "user", AuditEntry.entity_id == user_id),
@@ -158,6 +158,8 @@ def _scrub_audit_log(session: Session, patient: Patient, user_id: int, appointme
         kept = {key: value for key, value in (details or {}).items() if key in KEPT_AUDIT_DETAILS}
         if kept != details:
             _set_details(session, entry_id, kept)
+    if not email:  # a patient without an email address (registered by phone): nothing more to look for
+        return
     # Rows about something else that mention the address (say, a note a staff member typed).
     escaped = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     mentions = cast(AuditEntry.details, Text).ilike(f"%{escaped}%", escape="\\")

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from admin.csv_export import spreadsheet_safe
+from admin.csv_export import phone_cell, spreadsheet_safe
 from carebook.extensions import db
 from tests.admin.conftest import TUESDAY, book, local
-from tests.factories import make_doctor, make_patient
+from tests.factories import make_doctor, make_patient, make_phone_patient
 
 EXPORT = "/admin/appointments/csv/"
 
@@ -100,3 +100,25 @@ def test_without_a_range_the_export_page_offers_the_form(app, staff_client):
     response = staff_client.get(EXPORT)
     assert response.status_code == 200
     assert "Download CSV" in response.get_data(as_text=True)
+
+
+def test_phone_numbers_are_exported_in_e164_as_text_with_the_contact_choice(app, staff_client):
+    doctor = make_doctor()
+    patient = make_patient(phone="07700 900111")
+    no_email = make_phone_patient(phone="+33 6 12 34 56 78")
+    kept = make_patient(phone="07700 900222")
+    kept.phone, kept.phone_needs_check = "0770 09", True  # an old number the migration could not read
+    db.session.commit()
+    book(doctor, patient, local(TUESDAY, 9))
+    book(doctor, no_email, local(TUESDAY, 10))
+    book(doctor, kept, local(TUESDAY, 11))
+    header, *records = rows(export(staff_client))
+    exported = [(record["Phone"], record["Email"], record["Contact by"])
+                for record in (dict(zip(header, row)) for row in records)]
+    assert exported == [("'+447700900111", patient.user.email, "email"), ("'+33612345678", "", "sms"),
+                        ("'0770 09", kept.user.email, "email")]
+
+
+@pytest.mark.parametrize("phone", ["+447700900111", "07700 900111", "=1+1"])
+def test_every_phone_cell_is_text_to_a_spreadsheet_and_not_defused_twice(phone):
+    assert spreadsheet_safe(phone_cell(phone)) == "'" + phone

@@ -6,17 +6,17 @@ The screenshots of every page at both sizes land in test-artifacts/screenshots/p
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
 
-from carebook import audit
+from carebook import audit, invitations
 from carebook.extensions import db
 from carebook.services import booking_service
 from tests.browser.accessibility import SIZES, PageChecks
 from tests.browser.conftest import log_in
-from tests.factories import make_doctor, make_patient, make_staff
+from tests.factories import make_doctor, make_patient, make_phone_patient, make_staff
 
 pytestmark = pytest.mark.postgres_only
 
@@ -71,6 +71,17 @@ def test_signed_out_pages(app, live_server, new_page, size):
     checks.check(page, "forgot-password")
     _go(page, f"{live_server}/password/reset?token=nonsense", status=400)
     checks.check(page, "reset-link-invalid")
+    link = invitations.invite(db.session, audit.Actor(None, "admin"), make_phone_patient(name="Olive Older"),
+                              lifetime=timedelta(days=7), base_url=live_server)
+    db.session.commit()
+    _go(page, link.url)
+    checks.check(page, "invitation")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_role("button", name="Set my password").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checks.check(page, "invitation-with-errors")
+    _go(page, f"{live_server}/invitation?token=nonsense", status=400)
+    checks.check(page, "invitation-link-invalid")
     _go(page, f"{live_server}/no-such-page", status=404)
     checks.check(page, "error-404")
     checks.assert_passed()
@@ -104,9 +115,16 @@ def test_patient_pages(app, live_server, new_page, size):
     _go(page, f"{live_server}/appointments/{upcoming.id}/cancel")
     checks.check(page, "cancel-confirm")
     for path, name in (("/account/", "account"), ("/account/data", "your-data"), ("/account/password", "change-password"),
-                       ("/account/email", "change-email"), ("/account/two-factor/enable", "enable-two-factor")):
+                       ("/account/email", "change-email"), ("/account/contact", "change-contact"),
+                       ("/account/two-factor/enable", "enable-two-factor")):
         _go(page, live_server + path)
         checks.check(page, name)
+    _go(page, f"{live_server}/account/contact")
+    page.get_by_label("Mobile phone").fill("0770 090")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checks.check(page, "change-contact-with-errors")
+    _go(page, f"{live_server}/account/two-factor/enable")
     page.get_by_label("Code from the app").fill("123456")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
     checks.check(page, "enable-two-factor-with-errors")
@@ -157,6 +175,8 @@ def test_doctor_pages(app, live_server, new_page, size):
 def test_staff_console_pages(app, live_server, new_page, size):
     doctor, patient, upcoming, _ = _clinic()
     staff = make_staff(name="Fran Frontdesk")
+    phone_only = make_phone_patient(name="Olive Older")
+    phone_only.phone, phone_only.phone_needs_check = "ring the ward", True  # an old number kept as typed
     db.session.commit()
     checks = PageChecks(size)
     page = _open(new_page, size)
@@ -172,12 +192,22 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        (f"/admin/patients/{patient.id}/", "patient"), ("/admin/patients/new/", "patient-new"),
                        (f"/admin/patients/{patient.id}/data/", "patient-data"),
                        (f"/admin/patients/{patient.id}/erase/", "patient-erase-confirm"),
+                       (f"/admin/patients/{phone_only.id}/", "patient-phone-only"),
+                       (f"/admin/patients/edit/?id={phone_only.id}", "patient-edit-phone-only"),
                        ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
     _go(page, f"{live_server}/admin/doctors/new/")
     page.get_by_role("button", name="Save", exact=True).click()
     checks.check(page, "staff-doctor-new-with-errors")
+    _go(page, f"{live_server}/admin/patients/new/")
+    page.get_by_label("Mobile phone").fill("0770 090")
+    page.get_by_role("button", name="Save", exact=True).click()
+    checks.check(page, "staff-patient-new-with-errors")
+    _go(page, f"{live_server}/admin/patients/{phone_only.id}/")
+    page.get_by_role("button", name="Invite to go online").click()
+    expect(page.get_by_role("heading", name="Invitation for Olive Older")).to_be_visible()
+    checks.check(page, "staff-patient-invited")
     _go(page, f"{live_server}/admin/appointments/{upcoming.id}/")
     page.get_by_role("button", name="Cancel appointment").click()
     checks.check(page, "staff-cancel-without-reason")

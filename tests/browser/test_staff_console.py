@@ -40,3 +40,46 @@ def test_staff_book_a_phone_appointment_that_the_patient_then_sees(app, live_ser
     portal.get_by_role("link", name="My appointments", exact=True).click()
     expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
     expect(portal.get_by_text("with Dr Grace Hopper")).to_be_visible()
+
+
+def test_staff_register_a_caller_without_email_book_them_and_invite_them_online(app, live_server, new_page):
+    make_doctor(name="Dr Grace Hopper", specialty="General practice")
+    staff = make_staff(name="Fran Frontdesk")
+    db.session.commit()
+
+    desk = new_page()
+    log_in(desk, live_server, staff.email)
+    desk.goto(f"{live_server}/admin/patients/new/")
+    desk.get_by_label("Full name").fill("Olive Older")
+    desk.get_by_label("Mobile phone").fill("07700 900456")
+    desk.get_by_label("Date of birth").fill("1938-04-01")
+    desk.get_by_role("button", name="Save", exact=True).click()
+    expect(desk.get_by_role("heading", name="Olive Older")).to_be_visible()
+    expect(desk.get_by_text("No email, no login")).to_be_visible()
+    expect(desk.get_by_text("07700 900456")).to_be_visible()
+
+    desk.get_by_role("link", name="Book an appointment").click()
+    desk.get_by_label("Doctor", exact=True).select_option(label="Dr Grace Hopper — General practice (30 min)")
+    desk.get_by_label("Day", exact=True).fill("2026-06-02")
+    desk.get_by_role("button", name="Show free times").click()
+    desk.locator("label.slot", has_text="10:00").click()
+    desk.get_by_role("button", name="Book appointment").click()
+    expect(desk.get_by_text("Booked Olive Older with Dr Grace Hopper on Tue 2 Jun, 10:00.")).to_be_visible()
+
+    desk.goto(f"{live_server}/admin/patients/?search=07700900456")
+    desk.get_by_role("link", name="Olive Older").click()
+    desk.get_by_role("button", name="Invite to go online").click()
+    link = desk.locator("#invitation-link").inner_text()
+
+    patient = new_page()  # the link read out over the phone, typed in at home
+    patient.goto(live_server + link[link.index("/invitation"):])  # the test server is not at BASE_URL
+    patient.get_by_label("Email (you will log in with it)").fill("olive@example.com")
+    patient.get_by_label("Password", exact=True).fill("a long and unusual passphrase")
+    patient.get_by_label("Repeat the password").fill("a long and unusual passphrase")
+    patient.get_by_role("button", name="Set my password").click()
+    expect(patient.get_by_text("Your password is set.")).to_be_visible()
+    patient.get_by_label("Email").fill("olive@example.com")
+    patient.get_by_label("Password").fill("a long and unusual passphrase")
+    patient.get_by_role("button", name="Log in").click()
+    patient.get_by_role("link", name="My appointments", exact=True).click()
+    expect(patient.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()

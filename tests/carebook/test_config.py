@@ -66,3 +66,23 @@ def test_policy_is_read_from_the_environment(tmp_path):
 def test_postgres_urls_use_psycopg_3():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_phone_region_defaults_to_the_country_of_the_clinic_time_zone(tmp_path):
+    assert load_config(str(tmp_path), {})["CLINIC"].phone_region == "GB"
+    assert load_config(str(tmp_path), {"CLINIC_TIMEZONE": "Europe/Dublin"})["CLINIC"].phone_region == "IE"
+    assert load_config(str(tmp_path), {"CLINIC_TIMEZONE": "America/Chicago"})["CLINIC"].phone_region == "US"
+
+
+def test_phone_region_falls_back_to_gb_for_a_zone_of_no_country(tmp_path):
+    assert load_config(str(tmp_path), {"CLINIC_TIMEZONE": "UTC"})["CLINIC"].phone_region == "GB"
+
+
+def test_phone_region_is_read_from_the_environment_in_any_case(tmp_path):
+    assert load_config(str(tmp_path), {"CLINIC_PHONE_REGION": "fr"})["CLINIC"].phone_region == "FR"
+
+
+@pytest.mark.parametrize("value", ["XX", "England", "44", "G"])
+def test_unknown_phone_region_is_refused_by_name(tmp_path, value):
+    with pytest.raises(ConfigError, match=f"CLINIC_PHONE_REGION.*{value}"):
+        load_config(str(tmp_path), {"CLINIC_PHONE_REGION": value})

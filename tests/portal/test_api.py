@@ -106,7 +106,7 @@ def test_register_creates_the_patient_and_signs_them_in(client, session):
     body = response.get_json()
     assert body["patient"] == {"id": body["patient"]["id"], "full_name": "Nia Newcomer",
                                "email": "nia@example.com", "date_of_birth": "1991-02-03",
-                               "phone": "07700 900123"}
+                               "phone": "+447700900123", "contact_preference": "email"}
     assert body["csrf_token"]
     assert client.get("/api/appointments").status_code == 200
 
@@ -728,3 +728,9 @@ def test_api_login_failures_are_throttled_per_account_and_address(client):
                                                          "password": "wrong wrong wrong"}).status_code == 401
     response = client.api("POST", "/api/session", json={"email": patient.user.email, "password": PASSWORD})
     assert response.status_code == 429 and response.get_json()["error"]["code"] == "too_many_requests"
+
+
+def test_a_signed_in_operation_called_without_a_sign_in_is_401_even_without_a_csrf_token(client):
+    for method, path in (("POST", "/api/contact"), ("POST", "/api/appointments")):
+        response = client.open(path, method=method, json={})
+        assert response.status_code == 401, path

@@ -141,7 +141,7 @@ def test_register_creates_a_signed_in_patient(app, client):
         "phone": "07700 900111", "password": "a long enough passphrase"})
     assert response.status_code == 302 and response.headers["Location"] == "/doctors"
     user = db.session.scalar(select(User).where(User.email == "nora@example.com"))
-    assert user.role is Role.PATIENT and user.patient.phone == "07700 900111"
+    assert user.role is Role.PATIENT and user.patient.phone == "+447700900111"  # stored in E.164
     assert client.get("/appointments").status_code == 200
 
 

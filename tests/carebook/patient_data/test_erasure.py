@@ -201,3 +201,17 @@ def test_a_booking_racing_the_erasure_waits_for_it_and_is_refused(app, history, 
     db.session.commit()
     booker.join(10)
     assert outcome == ["refused"]
+
+
+def test_a_patient_registered_by_phone_without_an_email_can_be_erased(app, desk):
+    from tests.factories import make_doctor, make_phone_patient
+
+    patient = make_phone_patient(name="Phil Phoneonly")
+    doctor = make_doctor()
+    booking_service().book(desk, doctor=doctor, patient=patient,
+                           start_at=datetime(2026, 6, 2, 9, 0, tzinfo=timezone.utc))
+    db.session.commit()
+    result = erasure.erase_patient(db.session, booking_service(), desk, patient)
+    db.session.commit()
+    assert result.appointments_cancelled == 1
+    assert patient.is_erased and "Phil Phoneonly" not in patient.name
