@@ -14,6 +14,8 @@ from tests.factories import make_doctor, make_patient
 
 UTC = timezone.utc
 NAME, EMAIL, BORN, PHONE = "Jane Example", "jane.example@example.test", date(1985, 3, 4), "07700 900321"
+#: The phone as the database holds it (E.164, carebook/phones.py).
+STORED_PHONE = "+447700900321"
 #: Tue 19 May 2026, 10:00 in London: a visit that took place.
 PAST_VISIT = datetime(2026, 5, 19, 9, 0, tzinfo=UTC)
 #: Tue 2 June 2026, 10:00 in London: booked, still to come.

@@ -20,12 +20,12 @@ from models import (Appointment, AppointmentStatus, AuditEntry, IdempotencyRecor
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
 from reminders.relay import relay_once
 from reminders.state import get_state
-from tests.carebook.patient_data.history import (BORN, EMAIL, NAME, NEXT_REASON, PAST_REASON, PHONE,
+from tests.carebook.patient_data.history import (BORN, EMAIL, NAME, NEXT_REASON, PAST_REASON, STORED_PHONE,
                                                  patient_with_history)
 from tests.factories import PASSWORD, enrol_two_factor, make_staff
 
 #: What identifies the patient (or says something about their health) and must be found nowhere after erasure.
-IDENTIFYING = (NAME, EMAIL, PHONE, BORN.isoformat(), PAST_REASON, NEXT_REASON)
+IDENTIFYING = (NAME, EMAIL, STORED_PHONE, BORN.isoformat(), PAST_REASON, NEXT_REASON)
 
 
 @pytest.fixture

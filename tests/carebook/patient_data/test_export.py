@@ -11,7 +11,7 @@ from carebook.extensions import db
 from carebook.patient_data import export
 from models import AuditEntry, RecoveryCode
 from tests.carebook.patient_data.history import (BORN, EMAIL, NAME, NEXT_REASON, NEXT_VISIT, PAST_REASON, PAST_VISIT,
-                                                 PHONE, patient_with_history)
+                                                 STORED_PHONE, patient_with_history)
 from tests.conftest import DEFAULT_NOW
 from tests.factories import PASSWORD, TOTP_SECRET, enrol_two_factor, make_patient, make_staff
 
@@ -27,7 +27,7 @@ def test_it_holds_the_account_and_contact_details(app):
     assert data["account"]["email"] == EMAIL and data["account"]["full_name"] == NAME
     assert data["account"]["role"] == "patient" and data["account"]["can_sign_in"] is True
     assert data["contact_details"] == {"patient_id": history.patient.id, "date_of_birth": BORN.isoformat(),
-                                       "phone": PHONE}
+                                       "phone": STORED_PHONE}
     assert data["generated_at"] == DEFAULT_NOW.isoformat()
 
 
