@@ -51,3 +51,23 @@ class NotBooked(BookingError):
 
 class NotStartedYet(BookingError):
     code, message = "not_started_yet", "An appointment can be marked completed or no-show only once it has started."
+
+
+class TypeNotOffered(BookingError):
+    code, message = "type_not_offered", "This doctor does not offer that kind of appointment."
+
+
+class StaffOnlyType(BookingError):
+    code, message = ("type_not_bookable_online",
+                     "This kind of appointment cannot be booked online. Please call the clinic to book it.")
+
+
+class NewPatientsOnly(BookingError):
+    code, message = ("new_patients_only",
+                     "This kind of appointment is for new patients only: you have seen this doctor before.")
+
+
+class ReturningPatientsOnly(BookingError):
+    code, message = ("returning_patients_only",
+                     "This kind of appointment is for returning patients: it needs an earlier completed "
+                     "appointment with this doctor.")
