@@ -27,7 +27,7 @@ from models import Appointment
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-HEADER = ["Appointment", "Date", "Start", "End", "Doctor", "Specialty", "Patient", "Date of birth", "Phone",
+HEADER = ["Appointment", "Date", "Start", "End", "Type", "Doctor", "Specialty", "Patient", "Date of birth", "Phone",
           "Email", "Status", "Needs attention", "Reason for visit", "Booked by", "Cancellation reason"]
 
 
@@ -39,7 +39,8 @@ def spreadsheet_safe(value) -> str:
 
 def _row(appointment: Appointment, zone: ZoneInfo) -> list:
     start, end = appointment.start_at.astimezone(zone), appointment.end_at.astimezone(zone)
-    return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}", appointment.doctor.name,
+    return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}",
+            appointment.appointment_type.name, appointment.doctor.name,
             appointment.doctor.specialty, appointment.patient.name, appointment.patient.date_of_birth.isoformat(),
             appointment.patient.phone, appointment.patient.user.email, appointment.status.value,
             "yes" if appointment.needs_attention else "no", appointment.reason,

@@ -100,3 +100,11 @@ def test_without_a_range_the_export_page_offers_the_form(app, staff_client):
     response = staff_client.get(EXPORT)
     assert response.status_code == 200
     assert "Download CSV" in response.get_data(as_text=True)
+
+
+def test_each_row_names_the_type_of_appointment(app, staff_client):
+    doctor = make_doctor(name="Dr Dana Doctor")
+    db.session.commit()
+    book(doctor, make_patient(), local(TUESDAY, 10))
+    header, row = rows(export(staff_client))
+    assert dict(zip(header, row))["Type"] == "Appointment (30 min)"
