@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Iterable, NoReturn
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
@@ -435,9 +436,11 @@ def doctors():
     if query.specialty:
         statement = statement.where(Doctor.specialty == query.specialty)
     shown = db.session.execute(statement).all()
+    if query.type_id is not None:
+        shown = _with_terms_of_type(shown, _online_type(query.type_id))
     service = booking_service()
     first_day, last_day = service.bookable_days()
-    next_free = service.next_free_slots(shown, first_day, last_day)
+    next_free = service.next_free_slots(shown, first_day, last_day, appointment_type_id=query.type_id)
     body = [
         {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty,
          "appointment_minutes": doctor.appointment_minutes,
@@ -469,6 +472,17 @@ def appointment_types():
         out.doctors.append(TypeOffer(doctor_id=doctor_id, duration_minutes=own_minutes or out.duration_minutes,
                                      is_default=default_type_id == appointment_type.id))
     return _respond(200, _dump(AppointmentTypeList(list(listed.values()))))
+
+
+def _with_terms_of_type(doctors: list, appointment_type: AppointmentType) -> list:
+    """The doctors who offer the type, each with their length for it and its buffer (one query)."""
+    own_minutes = dict(db.session.execute(
+        select(DoctorAppointmentType.doctor_id, DoctorAppointmentType.duration_minutes)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type.id)).all())
+    return [SimpleNamespace(**{**doctor._asdict(),
+                               "appointment_minutes": own_minutes[doctor.id] or appointment_type.duration_minutes,
+                               "buffer_minutes": appointment_type.buffer_minutes})
+            for doctor in doctors if doctor.id in own_minutes]
 
 
 @bp.route("/doctors/<int:doctor_id>/slots")

@@ -189,6 +189,8 @@ class RescheduleRequest(RequestModel):
 class DoctorsQuery(QueryModel):
     specialty: Annotated[str, Field(max_length=SPECIALTY_MAX,
                                     description="Only doctors of this specialty (exact match).")] = ""
+    type_id: Annotated[int | None, Field(strict=False, ge=1, le=MAX_ID, description=(
+        "Only doctors who offer this appointment type, with their length and first free time for it."))] = None
 
 
 class SlotsQuery(QueryModel):

@@ -141,7 +141,7 @@ class SlotFinder:
         return self._still_bookable(every)
 
     def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
-                        step_days: int = 7) -> dict[int, slots.Slot | None]:
+                        step_days: int = 7, appointment_type_id: int | None = None) -> dict[int, slots.Slot | None]:
         """Each doctor's first bookable slot in [first_day, last_day], or None.
 
         One query reads every doctor's hours for the whole range and their bookings for
@@ -151,7 +151,9 @@ class SlotFinder:
         a time, then a week at a time, and stops at the first free slot. With a cache, a
         doctor whose calendar stamp is unchanged costs nothing (``doctors`` then need
         ``calendar_version`` besides ``id``, ``is_active``, ``appointment_minutes`` and
-        ``buffer_minutes``, read before this call).
+        ``buffer_minutes``, read before this call). For a type, pass rows whose
+        ``appointment_minutes`` and ``buffer_minutes`` are each doctor's terms for it, and its id
+        (kept lists are per type).
         """
         result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in doctors}
         active = [doctor for doctor in doctors if doctor.is_active]
@@ -159,12 +161,12 @@ class SlotFinder:
             return result
         now = utcnow()
         for doctor in active:
-            result[doctor.id] = self._kept_first_free(doctor, first_day, last_day, now)
+            result[doctor.id] = self._kept_first_free(doctor, first_day, last_day, now, appointment_type_id)
         to_find = [doctor for doctor in active if result[doctor.id] is None]
         if to_find:
             found = self._first_free(to_find, first_day, last_day, now, step_days)
             result.update(found)
-            self._keep_first_free(to_find, found, first_day, last_day)
+            self._keep_first_free(to_find, found, first_day, last_day, appointment_type_id)
         return result
 
     def bookable_days(self) -> tuple[date, date]:
@@ -188,14 +190,16 @@ class SlotFinder:
         now = utcnow()
         return slots.within(every, now + self.policy.minimum_notice, now + self.policy.booking_horizon)
 
-    def _kept_first_free(self, doctor: Doctor, first_day: date, last_day: date, now: datetime) -> slots.Slot | None:
+    def _kept_first_free(self, doctor: Doctor, first_day: date, last_day: date, now: datetime,
+                         appointment_type_id: int | None = None) -> slots.Slot | None:
         """The first free slot found earlier, if the doctor's calendar is unchanged and it is still bookable.
 
         It is still the first: any earlier slot was taken or not yet bookable then, and time only
         moves the start of the bookable window forward. (No slot found is not kept: as time passes,
         one may come within the horizon.)
         """
-        kept = self.cache.get(("first free", doctor.id, None, first_day, last_day)) if self.cache is not None else None
+        key = ("first free", doctor.id, appointment_type_id, first_day, last_day)
+        kept = self.cache.get(key) if self.cache is not None else None
         if kept is None:
             return None
         fresh = kept.stamp == stamp_of(doctor) and kept.slots[0].start_at >= now + self.policy.minimum_notice
@@ -203,13 +207,13 @@ class SlotFinder:
         return kept.slots[0] if fresh else None
 
     def _keep_first_free(self, doctors: Sequence[Doctor], found: dict[int, slots.Slot | None],
-                         first_day: date, last_day: date) -> None:
+                         first_day: date, last_day: date, appointment_type_id: int | None = None) -> None:
         if self.cache is None:
             return
         for doctor in doctors:
             if found[doctor.id] is not None:
-                self.cache.put(("first free", doctor.id, None, first_day, last_day), stamp_of(doctor),
-                               [found[doctor.id]])
+                self.cache.put(("first free", doctor.id, appointment_type_id, first_day, last_day),
+                               stamp_of(doctor), [found[doctor.id]])
 
     def _first_free(self, active: Sequence[Doctor], first_day: date, last_day: date, now: datetime,
                     step_days: int) -> dict[int, slots.Slot | None]:

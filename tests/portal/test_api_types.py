@@ -152,3 +152,24 @@ def test_reschedule_with_a_type_id_changes_the_type(signed_in, session, doctor):
     assert response.status_code == 200, response.get_json()
     moved = response.get_json()["appointment"]
     assert (moved["type"]["id"], moved["end_at"]) == (long_visit.id, iso(utc(13)))
+
+
+def test_the_doctor_list_for_a_type_shows_who_offers_it_and_their_first_free_time_for_it(signed_in, session, doctor):
+    long_visit = make_type("Long visit", minutes=60, doctors=[doctor])
+    make_doctor(name="Dr Other")  # does not offer it
+    session.commit()
+    # 10:00-10:30 London taken: the first free 30 minutes are 10:30, the first free hour 11:00.
+    assert book(signed_in, doctor.id, datetime(2026, 6, 1, 9, 0, tzinfo=UTC)).status_code == 201
+    everyone = signed_in.get("/api/doctors").get_json()
+    assert len(everyone) == 2
+    [listed] = signed_in.get("/api/doctors", query_string={"type_id": long_visit.id}).get_json()
+    assert (listed["id"], listed["appointment_minutes"], listed["next_available"]) == (
+        doctor.id, 60, "2026-06-01T10:00:00Z")
+    mine = next(d for d in everyone if d["id"] == doctor.id)
+    assert mine["next_available"] == "2026-06-01T09:30:00Z"
+
+
+def test_the_doctor_list_for_a_staff_only_type_is_422(signed_in, session, doctor):
+    staff_only = make_type("Minor surgery", doctors=[doctor], bookable_online=False)
+    session.commit()
+    assert signed_in.get("/api/doctors", query_string={"type_id": staff_only.id}).status_code == 422
