@@ -132,6 +132,10 @@ def update_type(session: Session, actor: audit.Actor, appointment_type: Appointm
     previous = {key: getattr(appointment_type, key) for key in values}
     for key, value in values.items():
         setattr(appointment_type, key, value)
+    # A default type's length and buffer are its doctor's appointment length and buffer: keep them one.
+    for doctor in session.scalars(select(Doctor).where(Doctor.default_appointment_type_id == appointment_type.id)):
+        doctor.appointment_minutes = appointment_type.duration_minutes
+        doctor.buffer_minutes = appointment_type.buffer_minutes
     session.flush()
     changed = {key: value for key, value in values.items() if previous[key] != value}
     if changed:
@@ -169,6 +173,9 @@ def offer_type(session: Session, actor: audit.Actor, doctor: Doctor, appointment
     """The doctor offers the type (again), with their own length for it if given."""
     if duration_minutes is not None:
         _check_duration(duration_minutes)
+        if appointment_type.id == doctor.default_appointment_type_id:
+            raise AppointmentTypeError("The default type's length is the doctor's appointment length: "
+                                       "change that instead.", field="duration_minutes")
     offer = session.get(DoctorAppointmentType, (doctor.id, appointment_type.id))
     if offer is None:
         offer = DoctorAppointmentType(doctor_id=doctor.id, appointment_type_id=appointment_type.id)

@@ -126,3 +126,13 @@ def test_only_offered_online_types_are_listed_for_patients(session, staff):
     types.offer_type(session, staff, doctor, staff_only)
     assert staff_only.id not in [t.id for t in types.offered_types(session, doctor.id, online_only=True)]
     assert staff_only.id in [t.id for t in types.offered_types(session, doctor.id)]
+
+
+def test_changing_a_default_type_changes_its_doctors_length_and_buffer_with_it(session, staff):
+    doctor = make_doctor(minutes=30)
+    default = session.get(AppointmentType, doctor.default_appointment_type_id)
+    types.update_type(session, staff, default, duration_minutes=20, buffer_minutes=10)
+    assert (doctor.appointment_minutes, doctor.buffer_minutes) == (20, 10)
+    assert booking_service().free_slots(doctor, TUESDAY, TUESDAY)[0].end_at == TUESDAY_10.replace(hour=8, minute=20)
+    with pytest.raises(AppointmentTypeError):
+        types.offer_type(session, staff, doctor, default, duration_minutes=40)
