@@ -33,7 +33,7 @@ from models import Appointment
 
 BOM = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-HEADER = ["Appointment", "Date", "Start", "End", "Doctor", "Specialty", "Patient", "Date of birth", "Phone",
+HEADER = ["Appointment", "Date", "Start", "End", "Type", "Doctor", "Specialty", "Patient", "Date of birth", "Phone",
           "Email", "Contact by", "Status", "Needs attention", "Reason for visit", "Booked by", "Cancellation reason"]
 
 
@@ -54,7 +54,8 @@ def _row(appointment: Appointment, zone: ZoneInfo) -> list:
     # An erased patient keeps only a pseudonym (their pseudonymous login address means nothing to anyone).
     born = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
     email = "" if patient.is_erased else patient.user.email
-    return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}", appointment.doctor.name,
+    return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}",
+            appointment.appointment_type.name, appointment.doctor.name,
             appointment.doctor.specialty, patient.name, born, phone_cell(patient.phone), email or "",
             patient.contact_preference.value, appointment.status.value,
             "yes" if appointment.needs_attention else "no", appointment.reason,

@@ -6,6 +6,12 @@ over 90 days (crossing the spring DST switch) for all of them, repeated.
 
     .venv/bin/python bench/slot_engine.py [--runs 20]
 
+Then the same clinic with appointment types (issue 12): existing appointments of mixed
+lengths (10 to 45 minutes), each with its own buffer (0, 5 or 10 minutes) as the app reads
+them (``taken``: to the end of the buffer), and the slots of a 30-minute type with a
+5-minute buffer on the default grid and on a 5-minute grid (``SLOT_GRID_MINUTES=5``), with
+each figure's ratio to today's.
+
 Pure in-process timing: no Flask app, no database.
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ import random
 import statistics
 import sys
 import time as clock
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -68,9 +75,34 @@ def bookings(availability: Availability, rng: random.Random) -> list[Interval]:
     return busy
 
 
-def _slots(availability: Availability, busy: list[Interval] | tuple = ()):
+def _slots(availability: Availability, busy: list[Interval] | tuple = (), taken: list[Interval] | tuple = ()):
     return bookable_slots(availability, first_day=FIRST_DAY, last_day=LAST_DAY, tz=TZ, now=NOW,
-                          minimum_notice=NOTICE, horizon=HORIZON, busy=busy)
+                          minimum_notice=NOTICE, horizon=HORIZON, busy=busy, taken=taken)
+
+
+MIXED_LENGTHS = (10, 15, 20, 30, 45)
+MIXED_BUFFERS = (0, 5, 10)
+
+
+def mixed_bookings(availability: Availability, rng: random.Random) -> list[Interval]:
+    """About BUSY_SHARE of the day in appointments of mixed types, each to the end of its own buffer."""
+    taken: list[Interval] = []
+    for slot in _slots(availability):
+        if rng.random() >= BUSY_SHARE or (taken and slot.start_at < max(end for _, end in taken[-3:])):
+            continue
+        length, buffer = rng.choice(MIXED_LENGTHS), rng.choice(MIXED_BUFFERS)
+        taken.append((slot.start_at, slot.start_at + timedelta(minutes=length + buffer)))
+    rng.shuffle(taken)
+    return taken
+
+
+def _time(clinic, runs: int, **terms) -> tuple[list[float], int]:
+    timings, found = [], 0
+    for _ in range(runs):
+        started = clock.perf_counter()
+        found = sum(len(_slots(replace(availability, **terms), taken=taken)) for availability, taken in clinic)
+        timings.append((clock.perf_counter() - started) * 1000)
+    return timings, found
 
 
 def _utc(day: date, wall: time) -> datetime:
@@ -103,6 +135,16 @@ def main() -> None:
     print(f"  {'':22}{'median':>10}{'best':>10}")
     print(f"  {'all doctors (ms)':22}{median:>10.2f}{best:>10.2f}")
     print(f"  {'per doctor (ms)':22}{median / DOCTORS:>10.3f}{best / DOCTORS:>10.3f}")
+
+    rng = random.Random(20261201)
+    mixed = [(availability, mixed_bookings(availability, rng)) for availability, _ in clinic]
+    print(f"with appointment types: existing appointments of {MIXED_LENGTHS} minutes, buffers {MIXED_BUFFERS}")
+    print(f"  existing appointments   {sum(len(taken) for _, taken in mixed):>9}")
+    print(f"  {'30 + 5 min type':22}{'median':>10}{'best':>10}{'slots':>9}{'x today':>9}")
+    for label, grid in (("default grid (ms)", None), ("5-minute grid (ms)", 5)):
+        timings, found = _time(mixed, args.runs, appointment_minutes=30, buffer_minutes=5, grid_minutes=grid)
+        mixed_median = statistics.median(timings)
+        print(f"  {label:22}{mixed_median:>10.2f}{min(timings):>10.2f}{found:>9}{mixed_median / median:>9.2f}")
 
 
 if __name__ == "__main__":

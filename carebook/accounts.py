@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from carebook import audit, phones
+from carebook.appointment_types import create_default_type
 from carebook.clock import utcnow
 from carebook.config import SessionTimeouts
 from carebook.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -149,6 +150,7 @@ def create_doctor(session: Session, actor: audit.Actor, *, email: str, password:
                     buffer_minutes=buffer_minutes)
     session.add(doctor)
     session.flush()
+    create_default_type(session, doctor)
     return doctor
 
 

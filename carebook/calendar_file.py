@@ -18,7 +18,7 @@ def _stamp(instant: datetime) -> str:
 
 
 def appointment_ics(appointment: Appointment, clinic: ClinicSettings, *, cancelled: bool = False) -> str:
-    """RFC 5545 text. Times in UTC; no reason for visit (calendars are often shared).
+    """RFC 5545 text. Times in UTC; the type of appointment, never the reason for visit (calendars are often shared).
 
     One UID per appointment and its SEQUENCE (moved on at every change) make a calendar app
     replace the event it has: a moved appointment moves, a cancelled one (METHOD:CANCEL,
@@ -35,7 +35,7 @@ def appointment_ics(appointment: Appointment, clinic: ClinicSettings, *, cancell
         f"SEQUENCE:{appointment.calendar_sequence or 0}",
         f"DTSTART:{_stamp(appointment.start_at)}",
         f"DTEND:{_stamp(appointment.end_at)}",
-        f"SUMMARY:{_escape(f'Appointment with {appointment.doctor.name}')}",
+        f"SUMMARY:{_escape(f'{appointment.appointment_type.name} with {appointment.doctor.name}')}",
         f"LOCATION:{_escape(f'{clinic.name}, {clinic.address}')}",
         f"DESCRIPTION:{_escape(f'To change or cancel, call {clinic.phone}.')}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",

@@ -44,6 +44,8 @@ class BookingPolicy:
     minimum_notice: timedelta
     booking_horizon: timedelta
     cancellation_cutoff: timedelta
+    #: Minutes between the start times offered (SLOT_GRID_MINUTES); None: each type's length plus its buffer.
+    slot_grid_minutes: int | None = None
 
     @property
     def cutoff_hours(self) -> int:
@@ -124,6 +126,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         minimum_notice=timedelta(minutes=int_setting(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
         booking_horizon=timedelta(days=int_setting(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
         cancellation_cutoff=timedelta(hours=int_setting(env, "CANCELLATION_CUTOFF_HOURS", 24)),
+        slot_grid_minutes=int_setting(env, "SLOT_GRID_MINUTES", 0, minimum=0, unit="minutes") or None,
     )
     absolute_hours = int_setting(env, "SESSION_ABSOLUTE_HOURS",
                                  int_setting(env, "SESSION_LIFETIME_HOURS", 12, minimum=1), minimum=1)

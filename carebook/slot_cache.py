@@ -9,11 +9,11 @@ list at its ends (:func:`carebook.slots.within`).
 The doctor list shows each doctor's first free slot, kept the same way (it stays the first
 while the calendar is unchanged and it is still far enough ahead to book).
 
-So each process keeps, per (doctor, first day, last day), the engine's whole list
+So each process keeps, per (doctor, appointment type, first day, last day), the engine's whole list
 (:func:`carebook.slots.calendar_slots`) with the stamp it was computed at: the doctor's
 ``calendar_version`` (moved on by database triggers whenever an appointment, weekly
-hours, a one-off change or time off of the doctor changes; migration 0004), appointment
-length and buffer. A request reads the stamp (one primary-key lookup) and uses the kept
+hours, a one-off change or time off of the doctor changes; migration 0004), and the type's
+length (the doctor's own, if set) and buffer. A request reads the stamp (one primary-key lookup) and uses the kept
 list only if the stamp is unchanged, so the answer is what a fresh computation would
 give at that moment, in every process at once: a booking in another worker or another
 container is seen by the very next request.
@@ -35,10 +35,12 @@ from typing import Callable
 
 from carebook.slots import Slot
 
-#: What decides a doctor's slot grid besides the rows: (calendar_version, appointment minutes, buffer minutes).
+#: What decides a doctor's slot grid besides the rows: (calendar_version, appointment minutes, buffer minutes),
+#: the minutes and buffer being those of the appointment type the list is for.
 Stamp = tuple[int, int, int]
-#: (what is kept, doctor id, first day, last day): "free" for every free slot, "first free" for the first.
-Key = tuple[str, int, date, date]
+#: (what is kept, doctor id, appointment type id, first day, last day): "free" for every free slot, "first
+#: free" for the first; the type id None for the doctor's default type (their own length and buffer).
+Key = tuple[str, int, int | None, date, date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Entry:
 
 
 class SlotCache:
-    """A bounded, thread-safe map of (what, doctor id, first day, last day) to the last computed slots."""
+    """A bounded, thread-safe map of (what, doctor id, type id, first day, last day) to the last computed slots."""
 
     def __init__(self, max_entries: int = 2048, max_age: float = 60.0,
                  clock: Callable[[], float] = monotonic) -> None:

@@ -71,6 +71,10 @@ class Availability:
     # A date present here replaces that day's weekly ranges; an empty sequence closes it.
     overrides: Mapping[date, Sequence[TimeRange]] = field(default_factory=dict)
     time_off: Sequence[Interval] = ()
+    #: Minutes between possible start times, from each working range's start. None: the length
+    #: plus the buffer (back-to-back slots, as before appointment types). A grid finer than the
+    #: length lists overlapping start times (each is free on its own; booking one takes the others).
+    grid_minutes: int | None = None
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -102,14 +106,19 @@ def bookable_slots(
     minimum_notice: timedelta,
     horizon: timedelta,
     busy: Iterable[Interval] = (),
+    taken: Iterable[Interval] = (),
 ) -> list[Slot]:
     """All bookable slots whose local start date is in [first_day, last_day] (inclusive).
 
-    Sorted by start; ``busy`` holds existing appointments, in any order and zone.
+    Sorted by start; ``busy`` holds existing appointments, in any order and zone, each
+    widened by this availability's buffer on both sides. ``taken`` holds existing
+    appointments that carry their own buffer already (``[start_at, buffer_end_at)``):
+    a slot may end, plus this availability's buffer, where one of them starts, and start
+    where its own buffer ends. Appointments of any length mix that way.
     """
     now = _to_utc(now, "now")
     intervals = _intervals_between(availability, first_day, last_day, tz)
-    return _slots(availability, intervals, now + minimum_notice, now + horizon, busy)
+    return _slots(availability, intervals, now + minimum_notice, now + horizon, busy, taken)
 
 
 def calendar_slots(
@@ -119,6 +128,7 @@ def calendar_slots(
     last_day: date,
     tz: ZoneInfo,
     busy: Iterable[Interval] = (),
+    taken: Iterable[Interval] = (),
 ) -> list[Slot]:
     """Every free slot whose local start date is in [first_day, last_day], whatever the time now.
 
@@ -127,7 +137,7 @@ def calendar_slots(
     list can be computed once and reused while the doctor's calendar is unchanged.
     """
     intervals = _intervals_between(availability, first_day, last_day, tz)
-    return _slots(availability, intervals, _BEFORE_ANY_SLOT, _AFTER_ANY_SLOT, busy)
+    return _slots(availability, intervals, _BEFORE_ANY_SLOT, _AFTER_ANY_SLOT, busy, taken)
 
 
 def within(free: Sequence[Slot], earliest: datetime, latest: datetime) -> Sequence[Slot]:
@@ -144,6 +154,7 @@ def find_slot(
     minimum_notice: timedelta,
     horizon: timedelta,
     busy: Iterable[Interval] = (),
+    taken: Iterable[Interval] = (),
 ) -> Slot | None:
     """The bookable slot starting exactly at ``start_at`` (aware, any zone), or None.
 
@@ -161,6 +172,7 @@ def find_slot(
         minimum_notice=minimum_notice,
         horizon=horizon,
         busy=busy,
+        taken=taken,
     )
     i = bisect_left(slots, start_at, key=_start_of)
     if i < len(slots) and slots[i].start_at == start_at:
@@ -285,6 +297,7 @@ def _slots(
     earliest: datetime,
     latest: datetime,
     busy: Iterable[Interval],
+    taken: Iterable[Interval] = (),
 ) -> list[Slot]:
     """Step the slot grid through ``intervals`` and keep what is not blocked.
 
@@ -295,8 +308,16 @@ def _slots(
         raise ValueError("appointment_minutes must be positive")
     if availability.buffer_minutes < 0:
         raise ValueError("buffer_minutes must not be negative")
+    if availability.grid_minutes is not None and availability.grid_minutes <= 0:
+        raise ValueError("grid_minutes must be positive")
     length = timedelta(minutes=availability.appointment_minutes)
-    step = length + timedelta(minutes=availability.buffer_minutes)
+    if availability.grid_minutes is None:
+        step = length + timedelta(minutes=availability.buffer_minutes)
+    else:
+        step = timedelta(minutes=availability.grid_minutes)
+    # The next listed start after a slot: the next grid point that does not overlap it, or with
+    # a grid finer than the length, simply the next grid point.
+    advance = min(length, step)
 
     # Days of a sane zone come out in order; sorting makes that an invariant.
     intervals.sort()
@@ -304,7 +325,7 @@ def _slots(
         window = (max(intervals[0][0], earliest), min(intervals[-1][1], latest + length))
     else:
         window = (earliest, earliest)
-    blocked = _blocked(availability, busy, window)  # also rejects naive instants on a day off
+    blocked = _blocked(availability, busy, window, taken)  # also rejects naive instants on a day off
     blocked_count = len(blocked)
 
     found: list[Slot] = []
@@ -333,15 +354,19 @@ def _slots(
                     s += -((s - reach) // step) * step
                 continue
             append(Slot(s, e))
-            previous_end = e
+            previous_end = s + advance
             s += step
     return found
 
 
 def _blocked(
-    availability: Availability, busy: Iterable[Interval], window: Interval
+    availability: Availability, busy: Iterable[Interval], window: Interval, taken: Iterable[Interval] = ()
 ) -> list[Interval]:
-    """Time off and buffer-widened busy intervals that touch ``window``, in UTC, by start."""
+    """Time off, buffer-widened busy intervals and taken intervals that touch ``window``, in UTC, by start.
+
+    A taken interval already ends with its own appointment's buffer; it is widened only at
+    its start, by the buffer the new slot needs after it.
+    """
     lo, hi = window
     pad = timedelta(minutes=availability.buffer_minutes)
     relevant: list[Interval] = []
@@ -359,6 +384,10 @@ def _blocked(
         if pad:
             start -= pad
             end += pad
+        if start < hi and end > lo and end > start:
+            keep((start, end))
+    for start, end in taken:
+        start, end = _to_utc(start, "taken") - pad, _to_utc(end, "taken")
         if start < hi and end > lo and end > start:
             keep((start, end))
     relevant.sort()

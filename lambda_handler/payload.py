@@ -15,6 +15,7 @@ bump the version only for incompatible changes)::
      "local_time_text": "Tuesday 2 June 2026, 10:00 BST (Europe/London time)",
      "patient": {"first_name": "Pat", "email": "pat@example.com"},
      "doctor_name": "Dr Dana Doctor",
+     "appointment_type": "Follow-up",                 # optional: what is booked, never why
      "clinic": {"name": "...", "address": "...", "phone": "..."},
      "manage_url": "https://clinic.example/appointments/42"}
 """
@@ -57,6 +58,8 @@ class ReminderPayload:
     doctor_name: str
     clinic: Clinic
     manage_url: str
+    #: The type of appointment ("Follow-up"); empty in messages sent before types.
+    appointment_type: str = ""
 
 
 def parse(body: str | bytes) -> ReminderPayload:
@@ -105,6 +108,7 @@ def validate(data: Any) -> ReminderPayload:
                       address=_text(clinic, "address", 500, field="clinic.address"),
                       phone=_text(clinic, "phone", 64, field="clinic.phone")),
         manage_url=manage_url,
+        appointment_type=_text(data, "appointment_type", 80) if "appointment_type" in data else "",
     )
 
 

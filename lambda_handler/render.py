@@ -1,7 +1,7 @@
 """The reminder email's text, in plain text and HTML. Standard library only.
 
-Only the whitelisted fields of the payload appear: first name, time, doctor, clinic,
-manage link. Nothing else the message might carry is ever rendered.
+Only the whitelisted fields of the payload appear: first name, time, type of appointment
+(if the message has one), doctor, clinic, manage link. Nothing else the message might carry is ever rendered.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ Hello $first_name,
 This is a reminder of your appointment at $clinic_name.
 
   When:   $when
-  Doctor: $doctor
+${what_text}  Doctor: $doctor
   Where:  $clinic_name, $clinic_address
 
 To cancel or change it, go to $manage_url
@@ -38,7 +38,7 @@ HTML = Template("""\
   <p>This is a reminder of your appointment at $clinic_name.</p>
   <table role="presentation" style="border-collapse: collapse;">
     <tr><th align="left" style="padding: 2px 12px 2px 0;">When</th><td>$when</td></tr>
-    <tr><th align="left" style="padding: 2px 12px 2px 0;">Doctor</th><td>$doctor</td></tr>
+    ${what_html}<tr><th align="left" style="padding: 2px 12px 2px 0;">Doctor</th><td>$doctor</td></tr>
     <tr><th align="left" style="padding: 2px 12px 2px 0;">Where</th><td>$clinic_name, $clinic_address</td></tr>
   </table>
   <p><a href="$manage_url">Cancel or change your appointment</a> or call us on $clinic_phone.</p>
@@ -67,8 +67,12 @@ def render_reminder(payload: ReminderPayload) -> RenderedEmail:
     }
     subject = SUBJECT.substitute(when=payload.local_time_text)
     html_fields = {key: escape(value, quote=True) for key, value in fields.items()}
+    what = payload.appointment_type
+    what_text = f"  What:   {what}\n" if what else ""
+    what_html = (f'<tr><th align="left" style="padding: 2px 12px 2px 0;">What</th><td>{escape(what, quote=True)}'
+                 f'</td></tr>\n    ' if what else "")
     return RenderedEmail(
         subject=subject,
-        text=TEXT.substitute(fields),
-        html=HTML.substitute(html_fields, subject=escape(subject)),
+        text=TEXT.substitute(fields, what_text=what_text),
+        html=HTML.substitute(html_fields, subject=escape(subject), what_html=what_html),
     )

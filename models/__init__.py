@@ -7,12 +7,16 @@ from models.appointments import (
     AuditEntry,
     IdempotencyRecord,
 )
+from models.appointment_types import AppointmentType, Audience, DoctorAppointmentType
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
 from models.users import ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
 
 __all__ = [
     "Appointment",
+    "AppointmentType",
+    "Audience",
+    "DoctorAppointmentType",
     "AppointmentStatus",
     "AuditEntry",
     "ContactPreference",

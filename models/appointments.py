@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carebook.clock import utcnow
 from carebook.extensions import db
+from models.appointment_types import AppointmentType
 from models.types import UTCDateTime
 from models.users import Doctor, Patient, User
 
@@ -23,15 +24,42 @@ class AppointmentStatus(str, enum.Enum):
 
 # The database itself refuses overlapping booked appointments. On PostgreSQL these
 # are exclusion constraints over half-open ranges; on SQLite, triggers (see the
-# initial migration). The booking service maps either to a clean conflict.
+# initial migration and 0010). A doctor's range runs to ``buffer_end_at`` (the
+# appointment and the buffer after it), a patient's to ``end_at``. The booking service
+# maps either to a clean conflict.
 DOCTOR_OVERLAP_CONSTRAINT = "ex_appointments_doctor_overlap"
 PATIENT_OVERLAP_CONSTRAINT = "ex_appointments_patient_overlap"
+
+
+def _default_type_id(context) -> int | None:
+    """An appointment written without a type is of its doctor's default type.
+
+    The booking service always names the type; this keeps rows written any other way
+    (scripts, fixtures, an INSERT through SQLAlchemy Core) inside the same rules.
+    """
+    doctor_id = context.get_current_parameters()["doctor_id"]
+    return context.connection.scalar(select(Doctor.default_appointment_type_id).where(Doctor.id == doctor_id))
+
+
+def _default_buffer_end(context) -> datetime | None:
+    """``end_at`` plus the buffer of the appointment's type (named, or the doctor's default)."""
+    parameters = context.get_current_parameters()
+    end_at = parameters["end_at"]
+    type_id = parameters.get("appointment_type_id") or _default_type_id(context)
+    if end_at is None or type_id is None:
+        return None
+    if isinstance(end_at, str):  # pragma: no cover - SQLite text handed in by hand
+        end_at = datetime.fromisoformat(end_at)
+    buffer = context.connection.scalar(select(AppointmentType.buffer_minutes)
+                                       .where(AppointmentType.id == type_id))
+    return end_at + timedelta(minutes=buffer or 0)
 
 
 class Appointment(db.Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="end_after_start"),
+        CheckConstraint("buffer_end_at >= end_at", name="buffer_end_after_end"),
         Index("ix_appointments_doctor_start", "doctor_id", "start_at"),
         Index("ix_appointments_patient_start", "patient_id", "start_at"),
     )
@@ -41,6 +69,12 @@ class Appointment(db.Model):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: What is booked; the doctor's default type if left out.
+    appointment_type_id: Mapped[int] = mapped_column(ForeignKey("appointment_types.id"), index=True,
+                                                     default=_default_type_id)
+    #: ``end_at`` plus the type's buffer as it was at booking: the doctor's time this appointment
+    #: takes. Each appointment keeps its own buffer, whatever the type or doctor says later.
+    buffer_end_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_default_buffer_end)
     status: Mapped[AppointmentStatus] = mapped_column(
         Enum(AppointmentStatus, name="appointment_status", native_enum=False, create_constraint=True,
              values_callable=lambda statuses: [s.value for s in statuses], length=16),
@@ -60,6 +94,7 @@ class Appointment(db.Model):
 
     doctor: Mapped[Doctor] = relationship(lazy="joined", innerjoin=True)
     patient: Mapped[Patient] = relationship(lazy="joined", innerjoin=True)
+    appointment_type: Mapped[AppointmentType] = relationship(lazy="joined", innerjoin=True)
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
 

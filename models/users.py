@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, String, event, false, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from models.appointment_types import AppointmentType
 
 from carebook.clock import utcnow
 from carebook.extensions import db
@@ -211,8 +215,12 @@ class Doctor(db.Model):
     # Moved on by database triggers whenever the doctor's appointments, hours, one-off changes
     # or time off change (migration 0004); read, never written, by the app (carebook/slot_cache.py).
     calendar_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    #: The type booked when none is named (old API clients, the doctor's own length and buffer):
+    #: made for the doctor from ``appointment_minutes`` and ``buffer_minutes`` and kept in step with them.
+    default_appointment_type_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_types.id"))
 
     user: Mapped[User] = relationship(back_populates="doctor", lazy="joined", innerjoin=True)
+    default_appointment_type: Mapped[AppointmentType | None] = relationship()
 
     @property
     def name(self) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Iterable, NoReturn
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
@@ -30,9 +31,14 @@ from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from carebook.services import booking_service
 from carebook.slots import Slot
-from models import Appointment, AppointmentStatus, Doctor, IdempotencyRecord, Patient, Role, User
+from models import (Appointment, AppointmentStatus, AppointmentType, Doctor, DoctorAppointmentType, IdempotencyRecord,
+                    Patient, Role, User)
 from portal import openapi, sign_in
 from portal.api_schemas import (
+    AppointmentTypeList,
+    AppointmentTypeOut,
+    AppointmentTypeRef,
+    TypeOffer,
     AppointmentDoctor,
     AppointmentList,
     AppointmentOut,
@@ -201,6 +207,19 @@ def _bookable_doctor(doctor_id: int) -> Doctor:
     return doctor
 
 
+def _online_type(type_id: int | None) -> AppointmentType | None:
+    """The active, online-bookable type ``type_id`` (None for None), or a 422 on ``type_id``.
+
+    Whether the doctor offers it is the booking service's to say (type_not_offered).
+    """
+    if type_id is None:
+        return None
+    appointment_type = db.session.get(AppointmentType, type_id)
+    if appointment_type is None or not appointment_type.is_active or not appointment_type.bookable_online:
+        _invalid({"type_id": ["There is no such appointment type to book online."]})
+    return appointment_type
+
+
 def _own_appointment(appointment_id: int) -> Appointment:
     """The signed-in patient's appointment, or 404 (another patient's is not even admitted to exist)."""
     appointment = db.session.get(Appointment, appointment_id)
@@ -254,6 +273,8 @@ def _appointment_out(appointment: Appointment, service: BookingService) -> Appoi
     return AppointmentOut(
         id=appointment.id,
         doctor=AppointmentDoctor(id=doctor.id, name=doctor.name, specialty=doctor.specialty),
+        type=AppointmentTypeRef(id=appointment.appointment_type.id, name=appointment.appointment_type.name,
+                                colour=appointment.appointment_type.colour),
         start_at=appointment.start_at, end_at=appointment.end_at, status=appointment.status,
         reason=appointment.reason,
         can_change_until=(service.cancellation_deadline(appointment)
@@ -266,7 +287,7 @@ def _appointment_body(appointment: Appointment, service: BookingService) -> dict
 
 
 def _booking_error(error: BookingError, service: BookingService, doctor_id: int | None,
-                   start_at: datetime | None) -> tuple[int, dict]:
+                   start_at: datetime | None, type_id: int | None = None) -> tuple[int, dict]:
     """Status and body for a refused booking; a conflict carries that day's free slots as they are now.
 
     Called after the rollback: it takes the doctor's id (read before), so nothing expired is reloaded.
@@ -277,7 +298,7 @@ def _booking_error(error: BookingError, service: BookingService, doctor_id: int 
             day = service.local_day(start_at)
             first_bookable, last_bookable = service.bookable_days()
             if first_bookable <= day <= last_bookable:
-                free = service.doctor_free_slots(doctor_id, day, day) or []
+                free = service.doctor_free_slots(doctor_id, day, day, type_id) or []
         return 409, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message,
                                                         slots=[_slot_out(slot) for slot in free])))
     return 422, _dump(ErrorResponse(error=ErrorBody(code=error.code, message=error.message)))
@@ -446,9 +467,11 @@ def doctors():
     if query.specialty:
         statement = statement.where(Doctor.specialty == query.specialty)
     shown = db.session.execute(statement).all()
+    if query.type_id is not None:
+        shown = _with_terms_of_type(shown, _online_type(query.type_id))
     service = booking_service()
     first_day, last_day = service.bookable_days()
-    next_free = service.next_free_slots(shown, first_day, last_day)
+    next_free = service.next_free_slots(shown, first_day, last_day, appointment_type_id=query.type_id)
     body = [
         {"id": doctor.id, "name": doctor.name, "specialty": doctor.specialty,
          "appointment_minutes": doctor.appointment_minutes,
@@ -456,6 +479,41 @@ def doctors():
         for doctor in shown
     ]
     return _respond(200, body)
+
+
+@bp.route("/appointment-types")
+@allow(Role.PATIENT)
+def appointment_types():
+    """The types patients may book online, each with the active doctors who offer it. One query."""
+    rows = db.session.execute(
+        select(AppointmentType, DoctorAppointmentType.doctor_id, DoctorAppointmentType.duration_minutes,
+               Doctor.default_appointment_type_id)
+        .join(DoctorAppointmentType, DoctorAppointmentType.appointment_type_id == AppointmentType.id)
+        .join(Doctor, Doctor.id == DoctorAppointmentType.doctor_id)
+        .where(AppointmentType.is_active, AppointmentType.bookable_online, Doctor.is_active)
+        .order_by(AppointmentType.name, AppointmentType.id, DoctorAppointmentType.doctor_id)).all()
+    listed: dict[int, AppointmentTypeOut] = {}
+    for appointment_type, doctor_id, own_minutes, default_type_id in rows:
+        out = listed.get(appointment_type.id)
+        if out is None:
+            out = listed[appointment_type.id] = AppointmentTypeOut(
+                id=appointment_type.id, name=appointment_type.name, description=appointment_type.description,
+                duration_minutes=appointment_type.duration_minutes, buffer_minutes=appointment_type.buffer_minutes,
+                colour=appointment_type.colour, audience=appointment_type.audience, doctors=[])
+        out.doctors.append(TypeOffer(doctor_id=doctor_id, duration_minutes=own_minutes or out.duration_minutes,
+                                     is_default=default_type_id == appointment_type.id))
+    return _respond(200, _dump(AppointmentTypeList(list(listed.values()))))
+
+
+def _with_terms_of_type(doctors: list, appointment_type: AppointmentType) -> list:
+    """The doctors who offer the type, each with their length for it and its buffer (one query)."""
+    own_minutes = dict(db.session.execute(
+        select(DoctorAppointmentType.doctor_id, DoctorAppointmentType.duration_minutes)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type.id)).all())
+    return [SimpleNamespace(**{**doctor._asdict(),
+                               "appointment_minutes": own_minutes[doctor.id] or appointment_type.duration_minutes,
+                               "buffer_minutes": appointment_type.buffer_minutes})
+            for doctor in doctors if doctor.id in own_minutes]
 
 
 @bp.route("/doctors/<int:doctor_id>/slots")
@@ -476,12 +534,17 @@ def doctor_slots(doctor_id: int):
             _invalid({"to": ["Must not be before from."]})
         _invalid({"to": [f"Ask for at most {MAX_SLOT_RANGE_DAYS} days at a time."]})
     first, last = max(first, first_bookable), min(last, last_bookable)
+    if query.type_id is not None:
+        _bookable_doctor(doctor_id)
+        _online_type(query.type_id)
     # The doctor's row comes with the calendar, in one query (the hot path of booking).
-    free = service.doctor_free_slots(doctor_id, first, last)
+    free = service.doctor_free_slots(doctor_id, first, last, query.type_id)
     if free is None:
+        if query.type_id is not None:
+            _invalid({"type_id": ["This doctor does not offer that appointment type."]})
         _not_found()
-    body = (f'{{"doctor_id": {doctor_id}, "timezone": {json.dumps(service.timezone.key)}, '
-            f'"slots": {_slots_json_text(free)}}}')
+    body = (f'{{"doctor_id": {doctor_id}, "type_id": {json.dumps(query.type_id)}, '
+            f'"timezone": {json.dumps(service.timezone.key)}, "slots": {_slots_json_text(free)}}}')
     return current_app.response_class(body, status=200, mimetype="application/json")
 
 
@@ -513,6 +576,7 @@ def book():
         if record is not None:
             return _replay(record, fingerprint)
     data: BookingRequest = _validate(BookingRequest, payload)
+    appointment_type = _online_type(data.type_id)
     service = booking_service()
     # Loaded under the booking's lock, in the one statement the service would spend on it anyway.
     doctor = service.lock_doctor(data.doctor_id)
@@ -520,10 +584,10 @@ def book():
         _invalid({"doctor_id": ["There is no such doctor."]})
     try:
         appointment = service.book(_actor(), doctor=doctor, patient=patient, start_at=data.start_at,
-                                   reason=data.reason)
+                                   reason=data.reason, appointment_type=appointment_type)
     except BookingError as error:
         db.session.rollback()
-        status, body = _booking_error(error, service, data.doctor_id, data.start_at)
+        status, body = _booking_error(error, service, data.doctor_id, data.start_at, data.type_id)
     else:
         status, body = 201, _appointment_body(appointment, service)
     if key is not None:
@@ -552,11 +616,12 @@ def cancel(appointment_id: int):
 def reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     data: RescheduleRequest = _validate(RescheduleRequest, _json_body())
+    appointment_type = _online_type(data.type_id)
     service = booking_service()
-    doctor_id = appointment.doctor_id
+    doctor_id, type_id = appointment.doctor_id, data.type_id or appointment.appointment_type_id
     try:
-        service.reschedule(_actor(), appointment, data.start_at)
+        service.reschedule(_actor(), appointment, data.start_at, appointment_type=appointment_type)
     except BookingError as error:
         db.session.rollback()
-        return _respond(*_booking_error(error, service, doctor_id, data.start_at))
+        return _respond(*_booking_error(error, service, doctor_id, data.start_at, type_id))
     return _respond(200, _appointment_body(appointment, service))

@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from carebook.passwords import MAX_LENGTH as PASSWORD_MAX, MIN_LENGTH as PASSWORD_MIN
-from models import AppointmentStatus, Role
+from models import AppointmentStatus, Audience, Role
 
 #: Largest id a path or body may name (the columns are 32-bit integers).
 MAX_ID = 2**31 - 1
@@ -184,10 +184,15 @@ class LoginRequest(RequestModel):
         "the authenticator app, or a recovery code."))] = None
 
 
+TypeIdIn = Annotated[Id | None, Field(description=(
+    "An appointment type the doctor offers (GET /api/appointment-types). Left out: the doctor's default type."))]
+
+
 class BookingRequest(RequestModel):
     doctor_id: Id
     start_at: InstantIn
     reason: Annotated[str, Field(max_length=REASON_MAX)] = ""
+    type_id: TypeIdIn = None
 
 
 class CancelRequest(RequestModel):
@@ -196,11 +201,15 @@ class CancelRequest(RequestModel):
 
 class RescheduleRequest(RequestModel):
     start_at: InstantIn
+    type_id: Annotated[Id | None, Field(description=(
+        "Another type the doctor offers, to change the appointment's type. Left out: it keeps its type."))] = None
 
 
 class DoctorsQuery(QueryModel):
     specialty: Annotated[str, Field(max_length=SPECIALTY_MAX,
                                     description="Only doctors of this specialty (exact match).")] = ""
+    type_id: Annotated[int | None, Field(strict=False, ge=1, le=MAX_ID, description=(
+        "Only doctors who offer this appointment type, with their length and first free time for it."))] = None
 
 
 class SlotsQuery(QueryModel):
@@ -208,6 +217,9 @@ class SlotsQuery(QueryModel):
         "First clinic-local day (default: the first bookable day)."))] = None
     to: Annotated[IsoDate | None, Field(description=(
         "Last clinic-local day, inclusive (default: from + 13 days). At most 62 days in all."))] = None
+    # A query string is text: the number is read from it (strict mode would refuse "3").
+    type_id: Annotated[int | None, Field(strict=False, ge=1, le=MAX_ID, description=(
+        "Slots for this appointment type, its length and buffer (default: the doctor's default type)."))] = None
 
 
 # --------------------------------------------------------------------------- responses
@@ -270,6 +282,7 @@ class SlotOut(ResponseModel):
 
 class SlotList(ResponseModel):
     doctor_id: int
+    type_id: int | None = Field(description="The type asked for; null: the doctor's default type.")
     timezone: str = Field(description="The clinic's IANA time zone; query dates are days there.")
     slots: list[SlotOut]
 
@@ -280,9 +293,16 @@ class AppointmentDoctor(ResponseModel):
     specialty: str
 
 
+class AppointmentTypeRef(ResponseModel):
+    id: int
+    name: str
+    colour: str
+
+
 class AppointmentOut(ResponseModel):
     id: int
     doctor: AppointmentDoctor
+    type: AppointmentTypeRef
     start_at: Instant
     end_at: Instant
     status: AppointmentStatus
@@ -292,6 +312,29 @@ class AppointmentOut(ResponseModel):
 
 
 class AppointmentList(RootModel[list[AppointmentOut]]):
+    pass
+
+
+class TypeOffer(ResponseModel):
+    doctor_id: int
+    duration_minutes: int = Field(description="How long this doctor's appointment of this type lasts.")
+    is_default: bool = Field(description="The type booked with this doctor when a booking names none.")
+
+
+class AppointmentTypeOut(ResponseModel):
+    id: int
+    name: str
+    description: str
+    duration_minutes: int
+    buffer_minutes: int
+    colour: str
+    audience: Audience = Field(description=(
+        "anyone; new_patients: not for patients with a past completed appointment with the doctor; "
+        "returning_patients: only for them."))
+    doctors: list[TypeOffer] = Field(description="The active doctors who offer it.")
+
+
+class AppointmentTypeList(RootModel[list[AppointmentTypeOut]]):
     pass
 
 
@@ -316,5 +359,5 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CsrfTokenResponse, RegisterResponse, SessionResponse, DoctorList, SlotList,
-    AppointmentList, AppointmentResponse, ErrorResponse, ContactOut,
+    AppointmentList, AppointmentResponse, ErrorResponse, ContactOut, AppointmentTypeList,
 )

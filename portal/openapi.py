@@ -43,7 +43,8 @@ class Operation:
 
 
 _CONFLICT = "The time is not free (any more): `error.slots` lists the doctor's free slots that day, as they are now."
-_RULE = "The request breaks a booking rule (e.g. cancellation_too_late, outside_booking_window, in_the_past)."
+_RULE = ("The request breaks a booking rule (e.g. cancellation_too_late, outside_booking_window, in_the_past; "
+         "for a `type_id`: type_not_offered, type_not_bookable_online, new_patients_only, returning_patients_only).")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("/api/csrf-token", "get", "getCsrfToken", "Get a CSRF token for this session", "session", None,
@@ -86,10 +87,17 @@ OPERATIONS: tuple[Operation, ...] = (
               body=s.ContactRequest, body_required=False),
     Operation("/api/doctors", "get", "listDoctors", "Active doctors with their next free time", "booking", PATIENT,
               {200: ("Active doctors, by specialty.", s.DoctorList)}, query=s.DoctorsQuery),
+    Operation("/api/appointment-types", "get", "listAppointmentTypes", "What can be booked online", "booking",
+              PATIENT,
+              {200: ("The active types patients may book online, by name, each with the doctors who offer it "
+                     "and their length for it.", s.AppointmentTypeList)}),
     Operation("/api/doctors/{doctor_id}/slots", "get", "listSlots", "A doctor's free slots", "booking", PATIENT,
               {200: ("Free slots in the range, clamped to the days that can be booked now.", s.SlotList)},
               query=s.SlotsQuery, path_params={"doctor_id": "An active doctor."},
-              description="422 if from is after to or the range is longer than 62 days, or a date does not parse; "
+              description="Slots of `type_id` fit its length (the doctor's own, if set) and its buffer next to "
+                          "appointments of any length; without it, the doctor's default type's. "
+                          "422 if from is after to or the range is longer than 62 days, a date does not parse, "
+                          "or the doctor does not offer `type_id` online; "
                           "404 for an unknown or inactive doctor."),
     Operation("/api/appointments", "get", "listAppointments", "My appointments", "appointments", PATIENT,
               {200: ("Upcoming appointments soonest first, then past and cancelled ones latest first.",

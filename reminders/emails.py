@@ -55,6 +55,8 @@ def snapshot(app: Flask, kind: OutboxKind, appointment: Appointment, previous_st
         "doctor_url": _doctor_url(app, appointment.doctor_id) if by_clinic else None,
         "email": user.email,
         "doctor_name": appointment.doctor.name,
+        # What was booked (its type), never the patient's reason for it.
+        "appointment_type": appointment.appointment_type.name,
         "start_at": appointment.start_at.isoformat(),
         "previous_start_at": previous_start_at.isoformat() if previous_start_at else None,
         "manage_url": manage_url(app, appointment.id),
@@ -78,6 +80,8 @@ def render(app: Flask, kind: OutboxKind, data: dict[str, Any], sender_address: s
         "when": when,
         "previous_when": local_time_text(previous, clinic.timezone) if previous else None,
         "doctor_name": doctor_name,
+        # Absent from rows written before appointment types: those emails simply do not say it.
+        "appointment_type": data.get("appointment_type") or "",
         "clinic": clinic,
         "manage_url": link,
         "book_url": _book_url(app),

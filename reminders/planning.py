@@ -141,6 +141,7 @@ def reminder_payload(app: Flask, appointment: Appointment) -> dict[str, Any]:
         "local_time_text": local_time_text(appointment.start_at, clinic.timezone),
         "patient": {"first_name": user.first_name, "email": user.email},
         "doctor_name": appointment.doctor.name,
+        "appointment_type": appointment.appointment_type.name,
         "clinic": {"name": clinic.name, "address": clinic.address, "phone": clinic.phone},
         "manage_url": manage_url(app, appointment.id),
     }

@@ -11,7 +11,8 @@ from carebook import accounts, audit, totp
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.passwords import hash_password
-from models import Doctor, Patient, Role, TimeOff, User, WeeklyHours
+from models import (AppointmentType, Audience, Doctor, DoctorAppointmentType, Patient, Role, TimeOff, User,
+                    WeeklyHours)
 
 PASSWORD = "correct horse battery staple"
 #: The authenticator secret of every staff and doctor account the factories make (login helpers use it).
@@ -96,3 +97,19 @@ def add_time_off(doctor: Doctor, start_at: datetime, end_at: datetime) -> TimeOf
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def make_type(name: str = "Follow-up", minutes: int = 15, buffer_minutes: int = 0, *, doctors=(),
+              own_minutes: int | None = None, bookable_online: bool = True, audience: Audience = Audience.ANYONE,
+              colour: str = "#146c43", description: str = "") -> AppointmentType:
+    """A clinic appointment type, offered by ``doctors`` (each with ``own_minutes`` if given)."""
+    appointment_type = AppointmentType(name=name, description=description, duration_minutes=minutes,
+                                       buffer_minutes=buffer_minutes, colour=colour, bookable_online=bookable_online,
+                                       audience=audience)
+    db.session.add(appointment_type)
+    db.session.flush()
+    for doctor in doctors:
+        db.session.add(DoctorAppointmentType(doctor_id=doctor.id, appointment_type_id=appointment_type.id,
+                                             duration_minutes=own_minutes))
+    db.session.flush()
+    return appointment_type

@@ -62,6 +62,7 @@ EXPECTED = {
     "doctor.remove_time_off": {DOCTOR, STAFF},
     "doctor.confirm_change": {DOCTOR, STAFF},
     "api.csrf_token": EVERYONE,
+    "api.appointment_types": {PATIENT},
     "api.openapi_document": EVERYONE,
     "api.register": EVERYONE,
     "api.login": EVERYONE,

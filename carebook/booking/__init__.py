@@ -8,9 +8,9 @@
 * :mod:`~carebook.booking.errors`: why a request cannot be carried out.
 * :mod:`~carebook.booking.signals`: :data:`appointment_changed`, sent for every change.
 """
-from carebook.booking.errors import (BookingError, CancellationTooLate, DoctorInactive, InThePast, NotBooked,
-                                     NotStartedYet, OutsideAvailability, OutsideBookingWindow, PatientBusy,
-                                     PatientErased, SlotTaken)
+from carebook.booking.errors import (BookingError, CancellationTooLate, DoctorInactive, InThePast, NewPatientsOnly,
+                                     NotBooked, NotStartedYet, OutsideAvailability, OutsideBookingWindow, PatientBusy,
+                                     PatientErased, ReturningPatientsOnly, SlotTaken, StaffOnlyType, TypeNotOffered)
 from carebook.booking.free_slots import SlotFinder
 from carebook.booking.queries import MAX_APPOINTMENT_LENGTH
 from carebook.booking.service import BookingService
@@ -18,7 +18,7 @@ from carebook.booking.signals import appointment_changed
 
 __all__ = [
     "BookingError", "BookingService", "CancellationTooLate", "DoctorInactive", "InThePast", "MAX_APPOINTMENT_LENGTH",
-    "NotBooked", "NotStartedYet", "OutsideAvailability", "OutsideBookingWindow", "PatientBusy", "PatientErased",
-    "SlotFinder",
-    "SlotTaken", "appointment_changed",
+    "NewPatientsOnly", "NotBooked", "NotStartedYet", "OutsideAvailability", "OutsideBookingWindow", "PatientBusy",
+    "PatientErased", "ReturningPatientsOnly", "SlotFinder", "SlotTaken", "StaffOnlyType", "TypeNotOffered",
+    "appointment_changed",
 ]

@@ -55,3 +55,23 @@ class NotStartedYet(BookingError):
 
 class PatientErased(BookingError):
     code, message = "patient_erased", "This patient's data were erased at their request: they cannot be booked."
+
+
+class TypeNotOffered(BookingError):
+    code, message = "type_not_offered", "This doctor does not offer that kind of appointment."
+
+
+class StaffOnlyType(BookingError):
+    code, message = ("type_not_bookable_online",
+                     "This kind of appointment cannot be booked online. Please call the clinic to book it.")
+
+
+class NewPatientsOnly(BookingError):
+    code, message = ("new_patients_only",
+                     "This kind of appointment is for new patients only: you have seen this doctor before.")
+
+
+class ReturningPatientsOnly(BookingError):
+    code, message = ("returning_patients_only",
+                     "This kind of appointment is for returning patients: it needs an earlier completed "
+                     "appointment with this doctor.")

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebook import slots
-from carebook.booking.queries import CALENDAR_STAMP, booked_between, read_calendars, stamp_of
+from carebook.booking.queries import (CALENDAR_STAMP, TYPE_CALENDAR_STAMP, booked_between, read_calendars,
+                                      stamp_of)
 from carebook.clock import utcnow
 from carebook.config import BookingPolicy
 from carebook.slot_cache import SlotCache
@@ -43,16 +44,17 @@ class SlotFinder:
 
     def busy(self, doctor_ids: Iterable[int], start: datetime, end: datetime,
              exclude_appointment_id: int | None = None) -> dict[int, list[slots.Interval]]:
-        """Booked appointments of these doctors that overlap [start, end)."""
+        """Booked appointments of these doctors, each to the end of its own buffer, that overlap [start, end)."""
         busy: dict[int, list[slots.Interval]] = defaultdict(list)
-        query = select(Appointment.doctor_id, Appointment.start_at, Appointment.end_at).where(
+        query = select(Appointment.doctor_id, Appointment.start_at, Appointment.buffer_end_at).where(
             *booked_between(list(doctor_ids), start, end, exclude_appointment_id))
         for doctor_id, start_at, end_at in self.session.execute(query):
             busy[doctor_id].append((start_at, end_at))
         return busy
 
-    def free_slots(self, doctor: Doctor, first_day: date, last_day: date) -> Sequence[slots.Slot]:
-        return self.doctor_free_slots(doctor.id, first_day, last_day) or []
+    def free_slots(self, doctor: Doctor, first_day: date, last_day: date,
+                   appointment_type_id: int | None = None) -> Sequence[slots.Slot]:
+        return self.doctor_free_slots(doctor.id, first_day, last_day, appointment_type_id) or []
 
     def free_slots_for(self, doctors: Sequence[Doctor], first_day: date, last_day: date
                        ) -> dict[int, list[slots.Slot]]:
@@ -69,14 +71,19 @@ class SlotFinder:
                                                busy[doctor.id])
         return result
 
-    def doctor_free_slots(self, doctor_id: int, first_day: date, last_day: date) -> Sequence[slots.Slot] | None:
+    def doctor_free_slots(self, doctor_id: int, first_day: date, last_day: date,
+                          appointment_type_id: int | None = None) -> Sequence[slots.Slot] | None:
         """The bookable slots of the active doctor ``doctor_id``, or None if there is no such doctor.
 
+        Slots of ``appointment_type_id`` (None: the doctor's default type, whose terms are the
+        doctor's length and buffer): None too if the doctor does not offer that active type.
         The doctor's row comes in the same single query as the calendar. With a cache, a
         list computed earlier is reused if the doctor's calendar stamp still matches
         (one primary-key read instead of the calendar read and the engine).
         """
-        key = ("free", doctor_id, first_day, last_day)
+        if appointment_type_id is not None:
+            return self._type_free_slots(doctor_id, appointment_type_id, first_day, last_day)
+        key = ("free", doctor_id, None, first_day, last_day)
         kept = self.cache.get(key) if self.cache is not None else None
         if kept is not None:
             stamp = self.session.connection().execute(CALENDAR_STAMP, {"doctor_id": doctor_id}).first()
@@ -93,16 +100,48 @@ class SlotFinder:
         if first_day > last_day:
             return []
         minutes, buffer = rows.terms[doctor_id]
-        availability = rows.availability(doctor_id, minutes, buffer)
+        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid_minutes)
         if self.cache is None:
             return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
         every = slots.calendar_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
-                                     busy=rows.busy[doctor_id])
+                                     taken=rows.busy[doctor_id])
         self.cache.put(key, (rows.versions[doctor_id], minutes, buffer), every)
         return self._still_bookable(every)
 
+    def type_terms(self, doctor_id: int, appointment_type_id: int) -> tuple[int, int, int] | None:
+        """(calendar_version, length, buffer) of a type the active doctor offers, or None."""
+        stamp = self.session.connection().execute(
+            TYPE_CALENDAR_STAMP, {"doctor_id": doctor_id, "type_id": appointment_type_id}).first()
+        return tuple(stamp) if stamp is not None else None
+
+    def _type_free_slots(self, doctor_id: int, appointment_type_id: int, first_day: date, last_day: date
+                         ) -> Sequence[slots.Slot] | None:
+        """As doctor_free_slots, for a named type: its terms and stamp in one read, then as for the default."""
+        stamp = self.type_terms(doctor_id, appointment_type_id)
+        if stamp is None:
+            return None
+        key = ("free", doctor_id, appointment_type_id, first_day, last_day)
+        kept = self.cache.get(key) if self.cache is not None else None
+        if kept is not None:
+            fresh = kept.stamp == stamp
+            self.cache.count(hit=fresh)
+            if fresh:
+                return self._still_bookable(kept.slots)
+        if first_day > last_day:
+            return []
+        rows = read_calendars(self.session, [doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
+                              busy_window=self.utc_window(first_day, last_day))
+        _, minutes, buffer = stamp
+        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid_minutes)
+        if self.cache is None:
+            return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
+        every = slots.calendar_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
+                                     taken=rows.busy[doctor_id])
+        self.cache.put(key, stamp, every)
+        return self._still_bookable(every)
+
     def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
-                        step_days: int = 7) -> dict[int, slots.Slot | None]:
+                        step_days: int = 7, appointment_type_id: int | None = None) -> dict[int, slots.Slot | None]:
         """Each doctor's first bookable slot in [first_day, last_day], or None.
 
         One query reads every doctor's hours for the whole range and their bookings for
@@ -112,7 +151,9 @@ class SlotFinder:
         a time, then a week at a time, and stops at the first free slot. With a cache, a
         doctor whose calendar stamp is unchanged costs nothing (``doctors`` then need
         ``calendar_version`` besides ``id``, ``is_active``, ``appointment_minutes`` and
-        ``buffer_minutes``, read before this call).
+        ``buffer_minutes``, read before this call). For a type, pass rows whose
+        ``appointment_minutes`` and ``buffer_minutes`` are each doctor's terms for it, and its id
+        (kept lists are per type).
         """
         result: dict[int, slots.Slot | None] = {doctor.id: None for doctor in doctors}
         active = [doctor for doctor in doctors if doctor.is_active]
@@ -120,12 +161,12 @@ class SlotFinder:
             return result
         now = utcnow()
         for doctor in active:
-            result[doctor.id] = self._kept_first_free(doctor, first_day, last_day, now)
+            result[doctor.id] = self._kept_first_free(doctor, first_day, last_day, now, appointment_type_id)
         to_find = [doctor for doctor in active if result[doctor.id] is None]
         if to_find:
             found = self._first_free(to_find, first_day, last_day, now, step_days)
             result.update(found)
-            self._keep_first_free(to_find, found, first_day, last_day)
+            self._keep_first_free(to_find, found, first_day, last_day, appointment_type_id)
         return result
 
     def bookable_days(self) -> tuple[date, date]:
@@ -149,14 +190,16 @@ class SlotFinder:
         now = utcnow()
         return slots.within(every, now + self.policy.minimum_notice, now + self.policy.booking_horizon)
 
-    def _kept_first_free(self, doctor: Doctor, first_day: date, last_day: date, now: datetime) -> slots.Slot | None:
+    def _kept_first_free(self, doctor: Doctor, first_day: date, last_day: date, now: datetime,
+                         appointment_type_id: int | None = None) -> slots.Slot | None:
         """The first free slot found earlier, if the doctor's calendar is unchanged and it is still bookable.
 
         It is still the first: any earlier slot was taken or not yet bookable then, and time only
         moves the start of the bookable window forward. (No slot found is not kept: as time passes,
         one may come within the horizon.)
         """
-        kept = self.cache.get(("first free", doctor.id, first_day, last_day)) if self.cache is not None else None
+        key = ("first free", doctor.id, appointment_type_id, first_day, last_day)
+        kept = self.cache.get(key) if self.cache is not None else None
         if kept is None:
             return None
         fresh = kept.stamp == stamp_of(doctor) and kept.slots[0].start_at >= now + self.policy.minimum_notice
@@ -164,12 +207,13 @@ class SlotFinder:
         return kept.slots[0] if fresh else None
 
     def _keep_first_free(self, doctors: Sequence[Doctor], found: dict[int, slots.Slot | None],
-                         first_day: date, last_day: date) -> None:
+                         first_day: date, last_day: date, appointment_type_id: int | None = None) -> None:
         if self.cache is None:
             return
         for doctor in doctors:
             if found[doctor.id] is not None:
-                self.cache.put(("first free", doctor.id, first_day, last_day), stamp_of(doctor), [found[doctor.id]])
+                self.cache.put(("first free", doctor.id, appointment_type_id, first_day, last_day),
+                               stamp_of(doctor), [found[doctor.id]])
 
     def _first_free(self, active: Sequence[Doctor], first_day: date, last_day: date, now: datetime,
                     step_days: int) -> dict[int, slots.Slot | None]:
@@ -207,7 +251,7 @@ class SlotFinder:
                   busy: Iterable[slots.Interval]) -> list[slots.Slot]:
         return slots.bookable_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
                                     now=now, minimum_notice=self.policy.minimum_notice,
-                                    horizon=self.policy.booking_horizon, busy=busy)
+                                    horizon=self.policy.booking_horizon, taken=busy)
 
     def _calendars(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
                    busy_window: tuple[datetime, datetime] | None = None, exclude_appointment_id: int | None = None,
@@ -219,5 +263,6 @@ class SlotFinder:
         """
         rows = read_calendars(self.session, [doctor.id for doctor in doctors], first_day, last_day,
                               self.utc_window(first_day, last_day), busy_window, exclude_appointment_id)
-        return {doctor.id: rows.availability(doctor.id, doctor.appointment_minutes, doctor.buffer_minutes)
+        return {doctor.id: rows.availability(doctor.id, doctor.appointment_minutes, doctor.buffer_minutes,
+                                             self.policy.slot_grid_minutes)
                 for doctor in doctors}, rows.busy

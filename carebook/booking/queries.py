@@ -14,7 +14,7 @@ Each row of the UNION ALL is
 * weekly    valid_from (day), weekday (number), start_time, end_time
 * override  on_date (day), start_time, end_time (both NULL: closed that day)
 * time off  start_at, end_at
-* busy      a booked appointment's start_at, end_at
+* busy      a booked appointment's start_at, buffer_end_at (its own buffer included)
 
 The statements are built once, with bound parameters, so SQLAlchemy finds them
 compiled in its cache; only the values change from call to call.
@@ -26,14 +26,16 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, Time, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import (BigInteger, Date, DateTime, Integer, Time, bindparam, cast, func, literal_column, null, select,
+                        union_all)
 from sqlalchemy.orm import Session
 
 from carebook import slots
-from models import Appointment, AppointmentStatus, DateOverride, Doctor, TimeOff, WeeklyHours
+from models import (Appointment, AppointmentStatus, AppointmentType, DateOverride, Doctor, DoctorAppointmentType,
+                    TimeOff, WeeklyHours)
 from models.types import UTCDateTime
 
-#: Longer than any appointment (a doctor's length is at most 240 minutes). It gives the
+#: Longer than any appointment with its buffer (at most 240 + 120 minutes). It gives the
 #: busy query a lower bound on start_at, so it reads one range of ix_appointments_doctor_start
 #: instead of the doctor's whole history.
 MAX_APPOINTMENT_LENGTH = timedelta(days=1)
@@ -52,6 +54,16 @@ _NO_INSTANT = cast(null(), _INSTANT)
 _doctors = Doctor.__table__.c
 CALENDAR_STAMP = (select(_doctors.calendar_version, _doctors.appointment_minutes, _doctors.buffer_minutes)
                   .where(_doctors.id == bindparam("doctor_id"), _doctors.is_active))
+_types, _offers = AppointmentType.__table__.c, DoctorAppointmentType.__table__.c
+#: The same for one type the doctor offers: (calendar_version, the doctor's length for it, its buffer).
+TYPE_CALENDAR_STAMP = (
+    select(_doctors.calendar_version, func.coalesce(_offers.duration_minutes, _types.duration_minutes),
+           _types.buffer_minutes)
+    .select_from(DoctorAppointmentType.__table__)
+    .join(Doctor.__table__, _doctors.id == _offers.doctor_id)
+    .join(AppointmentType.__table__, _types.id == _offers.appointment_type_id)
+    .where(_offers.doctor_id == bindparam("doctor_id"), _offers.appointment_type_id == bindparam("type_id"),
+           _doctors.is_active, _types.is_active))
 
 
 def stamp_of(doctor) -> tuple[int, int, int]:
@@ -80,12 +92,12 @@ def read_calendars(session: Session, doctor_ids: list[int], first_day: date, las
 
 def booked_between(doctor_ids: list[int], start: datetime, end: datetime,
                    exclude_appointment_id: int | None = None) -> list:
-    """WHERE terms: booked appointments of these doctors overlapping [start, end)."""
+    """WHERE terms: booked appointments of these doctors whose time, buffer included, overlaps [start, end)."""
     terms = [
         Appointment.doctor_id.in_(doctor_ids),
         Appointment.status == AppointmentStatus.BOOKED,
         Appointment.start_at > start - MAX_APPOINTMENT_LENGTH, Appointment.start_at < end,
-        Appointment.end_at > start,
+        Appointment.buffer_end_at > start,
     ]
     if exclude_appointment_id is not None:
         terms.append(Appointment.id != exclude_appointment_id)
@@ -102,6 +114,7 @@ class CalendarRows:
             lambda: defaultdict(lambda: defaultdict(list)))
         self.overrides: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
         self.time_off: dict[int, list[slots.Interval]] = defaultdict(list)
+        #: Booked time per doctor, each appointment to the end of its own buffer (the engine's ``taken``).
         self.busy: dict[int, list[slots.Interval]] = defaultdict(list)
         for kind, doctor_id, day, number, other_number, start_time, end_time, start_at, end_at, version in rows:
             if kind == _BUSY:
@@ -118,10 +131,12 @@ class CalendarRows:
                 self.terms[doctor_id] = (number, other_number)
                 self.versions[doctor_id] = version
 
-    def availability(self, doctor_id: int, appointment_minutes: int, buffer_minutes: int) -> slots.Availability:
+    def availability(self, doctor_id: int, appointment_minutes: int, buffer_minutes: int,
+                     grid_minutes: int | None = None) -> slots.Availability:
         return slots.Availability(
             appointment_minutes=appointment_minutes,
             buffer_minutes=buffer_minutes,
+            grid_minutes=grid_minutes,
             patterns=[slots.WeeklyPattern(valid_from=valid_from, ranges=dict(by_weekday))
                       for valid_from, by_weekday in sorted(self.patterns[doctor_id].items())],
             overrides=dict(self.overrides[doctor_id]),
@@ -161,10 +176,11 @@ def _calendar_statement(with_doctors: bool, with_busy: bool, excluding: bool):
 def _busy_part(ids, excluding: bool):
     start = bindparam("busy_start", type_=UTCDateTime)
     busy = (select(_kind(_BUSY), Appointment.doctor_id, _NO_DATE, _NO_NUMBER, _NO_NUMBER, _NO_TIME, _NO_TIME,
-                   Appointment.start_at, Appointment.end_at, _NO_VERSION)
+                   Appointment.start_at, Appointment.buffer_end_at, _NO_VERSION)
             .where(Appointment.doctor_id.in_(ids), Appointment.status == AppointmentStatus.BOOKED,
                    Appointment.start_at > bindparam("busy_earliest_start", type_=UTCDateTime),
-                   Appointment.start_at < bindparam("busy_end", type_=UTCDateTime), Appointment.end_at > start))
+                   Appointment.start_at < bindparam("busy_end", type_=UTCDateTime),
+                   Appointment.buffer_end_at > start))
     if excluding:
         busy = busy.where(Appointment.id != bindparam("exclude_id", type_=Integer))
     return busy

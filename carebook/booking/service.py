@@ -20,13 +20,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session
 
 from carebook import audit, calendar_limits, slots
+from carebook.appointment_types import Terms, create_default_type, terms_for
 from carebook.booking.constraints import overlap_error
-from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NotBooked, NotStartedYet,
-                                     OutsideAvailability, OutsideBookingWindow, PatientErased, SlotTaken)
+from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NewPatientsOnly, NotBooked,
+                                     NotStartedYet, OutsideAvailability, OutsideBookingWindow, PatientErased,
+                                     ReturningPatientsOnly, SlotTaken, StaffOnlyType, TypeNotOffered)
 from carebook.booking.free_slots import ONE_DAY, SlotFinder
+from carebook.booking.queries import read_calendars
 from carebook.booking.signals import appointment_changed
 from carebook.clock import utcnow
-from models import Appointment, AppointmentStatus, Doctor, Patient
+from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, Patient
+
+#: Where patients book for themselves: staff-only types are refused there.
+ONLINE_SOURCES = frozenset({"portal", "api"})
 
 
 @dataclass
@@ -37,32 +43,45 @@ class BookingService(SlotFinder):
     _locked: tuple[object, set[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def book(self, actor: audit.Actor, *, doctor: Doctor, patient: Patient, start_at: datetime,
-             reason: str = "", allow_outside_hours: bool = False, override_note: str = "") -> Appointment:
-        """Book ``patient`` with ``doctor`` at ``start_at``, or raise a BookingError.
+             reason: str = "", allow_outside_hours: bool = False, override_note: str = "",
+             appointment_type: AppointmentType | None = None) -> Appointment:
+        """Book ``patient`` with ``doctor`` at ``start_at`` for ``appointment_type``, or raise a BookingError.
 
-        ``allow_outside_hours`` (staff only, with ``override_note`` for the audit log)
-        books a time outside the doctor's hours; it never allows an overlap.
+        Without a type, the doctor's default type (what every booking was before types).
+        The doctor must offer the type, it must be active, the patient must be of its
+        audience (new or returning), and a staff-only type is refused to the portal and
+        the API. ``allow_outside_hours`` (staff only, with ``override_note`` for the audit
+        log) books a time outside the doctor's hours; it never allows an overlap.
         """
         start_at = _as_utc(start_at)
         self._check_patient(patient)
         self._lock_doctor(doctor)
-        end_at = self._check_bookable(doctor, start_at, allow_outside_hours=allow_outside_hours)
+        appointment_type = appointment_type or self._default_type(doctor)
+        terms = self._terms(doctor, appointment_type)
+        self._check_type_allowed(actor, doctor, patient, appointment_type)
+        end_at = self._check_bookable(doctor, start_at, terms, allow_outside_hours=allow_outside_hours)
         appointment = Appointment(doctor=doctor, patient=patient, start_at=start_at, end_at=end_at,
+                                  appointment_type=appointment_type,
+                                  buffer_end_at=end_at + timedelta(minutes=terms.buffer_minutes),
                                   reason=reason.strip(), created_by_id=actor.user_id,
                                   status=AppointmentStatus.BOOKED)
         self.session.add(appointment)
         self._flush_checking_overlaps()
         self._record(actor, "booked", appointment, doctor_id=doctor.id, patient_id=patient.id,
                      start_at=start_at.isoformat(), end_at=end_at.isoformat(),
+                     appointment_type_id=appointment_type.id, appointment_type=appointment_type.name,
                      **({"outside_hours_note": override_note} if allow_outside_hours else {}))
         return appointment
 
     def reschedule(self, actor: audit.Actor, appointment: Appointment, new_start_at: datetime, *,
                    enforce_cutoff: bool = True, allow_outside_hours: bool = False,
-                   override_note: str = "", reason: str = "") -> Appointment:
+                   override_note: str = "", reason: str = "",
+                   appointment_type: AppointmentType | None = None) -> Appointment:
         """Move a booked appointment to a new time of the same doctor, atomically.
 
-        The appointment keeps its id; its old time is free again in the same
+        The appointment keeps its id and its type, unless ``appointment_type`` names another
+        (checked as a new booking's would be); the new time is checked for the type's
+        length and buffer as they are now. Its old time is free again in the same
         transaction, so either the move happens whole or nothing changes.
         """
         new_start_at = _as_utc(new_start_at)
@@ -71,14 +90,26 @@ class BookingService(SlotFinder):
         self.session.refresh(appointment)
         self._check_changeable(appointment, enforce_cutoff)
         previous_start_at = appointment.start_at
-        end_at = self._check_bookable(appointment.doctor, new_start_at, allow_outside_hours=allow_outside_hours,
+        doctor = appointment.doctor
+        changing_type = appointment_type is not None and appointment_type.id != appointment.appointment_type_id
+        if changing_type:
+            terms = self._terms(doctor, appointment_type)
+            self._check_type_allowed(actor, doctor, appointment.patient, appointment_type)
+        else:
+            appointment_type = appointment.appointment_type
+            terms = self._kept_terms(appointment)
+        end_at = self._check_bookable(doctor, new_start_at, terms, allow_outside_hours=allow_outside_hours,
                                       exclude_appointment_id=appointment.id)
         appointment.start_at, appointment.end_at = new_start_at, end_at
+        appointment.buffer_end_at = end_at + timedelta(minutes=terms.buffer_minutes)
+        appointment.appointment_type = appointment_type
         appointment.needs_attention = False
         appointment.calendar_sequence += 1
         self._flush_checking_overlaps()
         self._record(actor, "rescheduled", appointment, previous_start_at=previous_start_at,
                      start_at=new_start_at.isoformat(), end_at=end_at.isoformat(),
+                     **({"appointment_type_id": appointment_type.id, "appointment_type": appointment_type.name}
+                        if changing_type else {}),
                      **({"note": reason.strip()} if reason.strip() else {}),
                      **({"outside_hours_note": override_note} if allow_outside_hours else {}))
         return appointment
@@ -192,7 +223,59 @@ class BookingService(SlotFinder):
         session = self.session() if isinstance(self.session, scoped_session) else self.session
         return session.get_transaction()
 
-    def _check_bookable(self, doctor: Doctor, start_at: datetime, *, allow_outside_hours: bool,
+    def _default_type(self, doctor: Doctor) -> AppointmentType:
+        """The doctor's default type; made now for a doctor who has none (rows written past the account service)."""
+        if doctor.default_appointment_type_id is None:
+            return create_default_type(self.session, doctor)
+        return self.session.get(AppointmentType, doctor.default_appointment_type_id)
+
+    def _terms(self, doctor: Doctor, appointment_type: AppointmentType) -> Terms:
+        """The doctor's length and buffer for an active type they offer, or TypeNotOffered."""
+        if appointment_type.id == doctor.default_appointment_type_id and appointment_type.is_active:
+            # The doctor's own length and buffer, which their default type is kept in step with:
+            # no query, and exactly what the slot lists without a type were computed from.
+            return Terms(appointment_type.id, doctor.appointment_minutes, doctor.buffer_minutes)
+        terms = terms_for(self.session, doctor.id, appointment_type.id)
+        if terms is None:
+            raise TypeNotOffered()
+        return terms
+
+    def _kept_terms(self, appointment: Appointment) -> Terms:
+        """A moved appointment's terms: its type's as the doctor offers it now, else its own as booked.
+
+        (A retired type, or one the doctor no longer offers, stays on its appointments, which can still move.)
+        """
+        doctor, kept_type = appointment.doctor, appointment.appointment_type
+        if kept_type.id == doctor.default_appointment_type_id:
+            return Terms(kept_type.id, doctor.appointment_minutes, doctor.buffer_minutes)
+        terms = terms_for(self.session, doctor.id, kept_type.id)
+        if terms is not None:
+            return terms
+        minutes = int((appointment.end_at - appointment.start_at).total_seconds() // 60)
+        buffer = int((appointment.buffer_end_at - appointment.end_at).total_seconds() // 60)
+        return Terms(kept_type.id, minutes, buffer)
+
+    def _check_type_allowed(self, actor: audit.Actor, doctor: Doctor, patient: Patient,
+                            appointment_type: AppointmentType) -> None:
+        """Staff-only types only from the console or scripts; new / returning patients as the type says."""
+        if not appointment_type.bookable_online and actor.source in ONLINE_SOURCES:
+            raise StaffOnlyType()
+        if appointment_type.audience is Audience.ANYONE:
+            return
+        returning = self.is_returning_patient(doctor.id, patient.id)
+        if appointment_type.audience is Audience.NEW_PATIENTS and returning:
+            raise NewPatientsOnly()
+        if appointment_type.audience is Audience.RETURNING_PATIENTS and not returning:
+            raise ReturningPatientsOnly()
+
+    def is_returning_patient(self, doctor_id: int, patient_id: int) -> bool:
+        """Whether the patient has a past completed appointment with the doctor."""
+        return self.session.scalar(
+            select(Appointment.id).where(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id,
+                                         Appointment.status == AppointmentStatus.COMPLETED,
+                                         Appointment.start_at < utcnow()).limit(1)) is not None
+
+    def _check_bookable(self, doctor: Doctor, start_at: datetime, terms: Terms, *, allow_outside_hours: bool,
                         exclude_appointment_id: int | None = None) -> datetime:
         """The end of the appointment that may start at ``start_at``, or raise why not."""
         now = utcnow()
@@ -204,33 +287,38 @@ class BookingService(SlotFinder):
             # Even staff booking outside the hours: the checks below shift the time by a day or so.
             raise OutsideBookingWindow()
         if allow_outside_hours:
-            return self._check_free(doctor, start_at, exclude_appointment_id)
+            return self._check_free(doctor, start_at, terms, exclude_appointment_id)
         if not (now + self.policy.minimum_notice <= start_at <= now + self.policy.booking_horizon):
             raise OutsideBookingWindow()
-        return self._check_free_slot(doctor, start_at, now, exclude_appointment_id)
+        return self._check_free_slot(doctor, start_at, terms, now, exclude_appointment_id)
 
-    def _check_free(self, doctor: Doctor, start_at: datetime, exclude_appointment_id: int | None) -> datetime:
-        """Staff booking outside the hours: only the doctor's other bookings are in the way."""
-        end_at = start_at + timedelta(minutes=doctor.appointment_minutes)
-        busy = self.busy([doctor.id], start_at - ONE_DAY, start_at + ONE_DAY, exclude_appointment_id)[doctor.id]
-        if any(start < end_at and start_at < end for start, end in busy):
+    def _check_free(self, doctor: Doctor, start_at: datetime, terms: Terms,
+                    exclude_appointment_id: int | None) -> datetime:
+        """Staff booking outside the hours: only the doctor's other bookings (and the buffers) are in the way."""
+        end_at = start_at + timedelta(minutes=terms.duration_minutes)
+        buffer_end_at = end_at + timedelta(minutes=terms.buffer_minutes)
+        taken = self.busy([doctor.id], start_at - ONE_DAY, start_at + ONE_DAY, exclude_appointment_id)[doctor.id]
+        # The same ranges as the database's guard: each appointment to the end of its own buffer.
+        if any(start < buffer_end_at and start_at < end for start, end in taken):
             raise SlotTaken()
         return end_at
 
-    def _check_free_slot(self, doctor: Doctor, start_at: datetime, now: datetime,
+    def _check_free_slot(self, doctor: Doctor, start_at: datetime, terms: Terms, now: datetime,
                          exclude_appointment_id: int | None) -> datetime:
-        """A patient's booking: ``start_at`` must begin one of the doctor's free slots."""
+        """A patient's booking: ``start_at`` must begin one of the doctor's free slots for the type."""
         day = self.local_day(start_at)
-        availabilities, busy_by_doctor = self._calendars([doctor], day - ONE_DAY, day + ONE_DAY,
-                                                         busy_window=(start_at - ONE_DAY, start_at + ONE_DAY),
-                                                         exclude_appointment_id=exclude_appointment_id)
-        availability, busy = availabilities[doctor.id], busy_by_doctor[doctor.id]
+        rows = read_calendars(self.session, [doctor.id], day - ONE_DAY, day + ONE_DAY,
+                              self.utc_window(day - ONE_DAY, day + ONE_DAY),
+                              busy_window=(start_at - ONE_DAY, start_at + ONE_DAY),
+                              exclude_appointment_id=exclude_appointment_id)
+        availability = rows.availability(doctor.id, terms.duration_minutes, terms.buffer_minutes,
+                                         self.policy.slot_grid_minutes)
         window = dict(tz=self.timezone, now=now, minimum_notice=self.policy.minimum_notice,
                       horizon=self.policy.booking_horizon)
-        slot = slots.find_slot(availability, start_at, busy=busy, **window)
+        slot = slots.find_slot(availability, start_at, taken=rows.busy[doctor.id], **window)
         if slot is not None:
             return slot.end_at
-        if slots.find_slot(availability, start_at, busy=(), **window) is not None:
+        if slots.find_slot(availability, start_at, **window) is not None:
             raise SlotTaken()
         raise OutsideAvailability()
 

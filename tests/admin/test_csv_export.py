@@ -122,3 +122,11 @@ def test_phone_numbers_are_exported_in_e164_as_text_with_the_contact_choice(app,
 @pytest.mark.parametrize("phone", ["+447700900111", "07700 900111", "=1+1"])
 def test_every_phone_cell_is_text_to_a_spreadsheet_and_not_defused_twice(phone):
     assert spreadsheet_safe(phone_cell(phone)) == "'" + phone
+
+
+def test_each_row_names_the_type_of_appointment(app, staff_client):
+    doctor = make_doctor(name="Dr Dana Doctor")
+    db.session.commit()
+    book(doctor, make_patient(), local(TUESDAY, 10))
+    header, row = rows(export(staff_client))
+    assert dict(zip(header, row))["Type"] == "Appointment (30 min)"

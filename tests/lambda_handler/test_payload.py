@@ -55,3 +55,14 @@ def test_the_error_never_quotes_the_value():
     with pytest.raises(InvalidPayload) as error:
         parse(json.dumps(payload(patient={"first_name": "Pat", "email": "secret-address"})))
     assert "secret-address" not in str(error.value)
+
+
+def test_the_type_of_appointment_is_optional_and_read_when_present():
+    assert parse(json.dumps(payload())).appointment_type == ""
+    assert parse(json.dumps(payload(appointment_type="Follow-up"))).appointment_type == "Follow-up"
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 81, "two\nlines", 3])
+def test_a_bad_type_of_appointment_is_refused(bad):
+    with pytest.raises(InvalidPayload, match="appointment_type"):
+        parse(json.dumps(payload(appointment_type=bad)))

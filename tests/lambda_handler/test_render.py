@@ -31,3 +31,14 @@ def test_health_details_in_the_message_are_never_rendered():
     email = render_reminder(validate(payload(reason="Persistent cough", notes="asthma")))
     everything = email.subject + email.text + email.html
     assert "cough" not in everything and "asthma" not in everything
+
+
+def test_the_type_of_appointment_is_said_when_the_message_has_one():
+    email = render_reminder(validate(payload(appointment_type="Follow-up <b>")))
+    assert "  What:   Follow-up <b>\n  Doctor: Dr Dana Doctor" in email.text
+    assert "<td>Follow-up &lt;b&gt;</td>" in email.html
+
+
+def test_a_message_from_before_types_is_rendered_without_a_type_line():
+    email = render_reminder(validate(payload()))
+    assert "What:" not in email.text and ">What<" not in email.html

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from carebook.extensions import db
@@ -79,3 +79,29 @@ def test_instants_come_back_as_aware_utc(doctor):
     raw_appointment(doctor, make_patient(), START.astimezone(timezone(timedelta(hours=2))))
     start_at = db.session.scalar(db.select(Appointment.start_at))
     assert start_at == START and start_at.tzinfo == timezone.utc
+
+
+def test_database_refuses_a_booking_inside_another_ones_buffer(doctor):
+    # The doctor's range runs to buffer_end_at: 09:00-09:30 plus a 10-minute buffer.
+    db.session.execute(insert(Appointment).values(
+        doctor_id=doctor.id, patient_id=make_patient().id, start_at=START, end_at=START + timedelta(minutes=30),
+        buffer_end_at=START + timedelta(minutes=40), status=AppointmentStatus.BOOKED, reason="",
+        needs_attention=False, cancellation_reason="", created_at=START, updated_at=START))
+    with pytest.raises(IntegrityError, match="ex_appointments_doctor_overlap"):
+        raw_appointment(doctor, make_patient(), START + timedelta(minutes=35), minutes=30)
+
+
+def test_a_patients_own_range_ends_with_the_appointment_not_the_buffer(doctor):
+    patient = make_patient()
+    db.session.execute(insert(Appointment).values(
+        doctor_id=doctor.id, patient_id=patient.id, start_at=START, end_at=START + timedelta(minutes=30),
+        buffer_end_at=START + timedelta(minutes=40), status=AppointmentStatus.BOOKED, reason="",
+        needs_attention=False, cancellation_reason="", created_at=START, updated_at=START))
+    raw_appointment(make_doctor(), patient, START + timedelta(minutes=30), minutes=30)
+
+
+def test_an_appointment_written_without_a_type_gets_its_doctors_default_type(doctor):
+    raw_appointment(doctor, make_patient(), START)
+    appointment = db.session.scalar(select(Appointment))
+    assert appointment.appointment_type_id == doctor.default_appointment_type_id
+    assert appointment.buffer_end_at == appointment.end_at

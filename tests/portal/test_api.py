@@ -340,6 +340,7 @@ def test_booking_a_free_slot_is_201_and_the_slot_disappears(signed_in, doctor, s
     assert appointment == {
         "id": appointment["id"],
         "doctor": {"id": doctor.id, "name": "Dr Dana Doctor", "specialty": "General practice"},
+        "type": {"id": doctor.default_appointment_type_id, "name": "Appointment (30 min)", "colour": "#0a58ca"},
         "start_at": "2026-06-02T08:00:00Z", "end_at": "2026-06-02T08:30:00Z", "status": "booked",
         "reason": "Sore throat", "can_change_until": "2026-06-01T08:00:00Z",
     }

@@ -577,3 +577,14 @@ def test_state_changes_need_the_csrf_token(as_doctor):
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.scalar(select(DateOverride)) is None
+
+
+def test_the_day_list_and_the_appointment_page_name_the_type(as_doctor, doctor, patient):
+    from tests.factories import make_type
+
+    follow_up = make_type("Follow-up visit", minutes=30, doctors=[doctor])
+    appointment = booking_service().book(audit.Actor(None, "system"), doctor=doctor, patient=patient,
+                                         start_at=at(date(2026, 6, 1), 11), appointment_type=follow_up)
+    db.session.commit()
+    assert "Follow-up visit" in text(as_doctor.get("/doctor/"))
+    assert "Follow-up visit" in text(as_doctor.get(f"/doctor/appointments/{appointment.id}"))

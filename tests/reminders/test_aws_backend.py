@@ -62,6 +62,7 @@ def test_schedule_input_is_the_versioned_payload_without_the_reason(aws_app, sta
         "appointment_id": appointment.id, "start_at": "2026-06-02T09:00:00Z", "timezone": "Europe/London",
         "local_time_text": "Tuesday 2 June 2026, 10:00 BST (Europe/London time)",
         "patient": {"first_name": "Pat", "email": "pat@example.test"}, "doctor_name": "Dr Dana Doctor",
+        "appointment_type": "Appointment (30 min)",
         "clinic": {"name": "Test Clinic", "address": "12 Riverside Walk, Exampleton EX1 2AB",
                    "phone": "01234 567890"},
         "manage_url": f"http://127.0.0.1:5000/appointments/{appointment.id}",

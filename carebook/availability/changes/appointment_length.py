@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from carebook import slots
+from carebook.appointment_types import sync_default_type
 from carebook.availability.changes.base import Change
 from carebook.availability.errors import Problem
 from carebook.availability.store import CalendarStore
@@ -43,6 +44,7 @@ class SetAppointmentLength(Change):
                    "previous_buffer_minutes": doctor.buffer_minutes}
         doctor.appointment_minutes = self.appointment_minutes
         doctor.buffer_minutes = self.buffer_minutes
+        sync_default_type(calendar.session, doctor)
         return details
 
     def describe(self) -> str:
