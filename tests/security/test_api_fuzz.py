@@ -87,6 +87,8 @@ def test_every_api_operation_survives_generated_requests(app, signed_in_patient)
                 headers, cookies = {"X-CSRFToken": token}, {cookie: patient_cookie}
             if case.meta is not None and case.meta.is_negative_at(ParameterLocation.COOKIE):
                 cookies = {}  # the case is about a missing or wrong session cookie: send it as generated
+            if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+                headers = {}  # the case is about a wrong X-CSRFToken header: send it as generated, not a good one
             response = case.call_and_validate(app=app, session=transport, headers=headers, cookies=cookies)
             answers[(mode.value, response.status_code)] += 1
 
