@@ -8,9 +8,9 @@ itself, so an attacker cannot lock a patient out of their own account.
 The code step (after the password) has the same pair, keyed by the account whose
 password was just given, plus a per-account ceiling on failures from anywhere: an
 attacker who knows a password cannot then try a million codes from a million
-addresses. Password reset requests are limited per address and per email address
-asked for (so nobody can flood a patient's inbox); the pages that use a reset link
-per address.
+addresses. Password reset requests and registrations are limited per address and per
+email address asked for (each emails that address: nobody can flood a patient's inbox);
+the pages that use an emailed link per address.
 
 Every refusal is written to the audit log (:func:`audit_breach`).
 """
@@ -24,6 +24,8 @@ from carebook.accounts import normalise_email
 LOGIN_PER_ADDRESS = "30 per minute;300 per hour"
 LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 REGISTRATIONS_PER_ADDRESS = "10 per hour"
+#: Each registration emails the address given (a link, or "you already have an account").
+REGISTRATIONS_PER_EMAIL = "3 per hour;10 per day"
 CODE_PER_ADDRESS = "30 per minute;300 per hour"
 CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 CODE_FAILURES_PER_ACCOUNT = "20 per hour;50 per day"
@@ -53,6 +55,10 @@ def account_and_address() -> str:
 
 def email_asked_for() -> str:
     return f"reset|{submitted_email()}"
+
+
+def email_registering() -> str:
+    return f"register|{submitted_email()}"
 
 
 def pending_account() -> str:

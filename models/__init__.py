@@ -9,7 +9,16 @@ from models.appointments import (
 )
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
-from models.users import Doctor, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
+from models.users import (
+    Doctor,
+    PasswordResetToken,
+    Patient,
+    RecoveryCode,
+    RegistrationRequest,
+    Role,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "Appointment",
@@ -23,6 +32,7 @@ __all__ = [
     "PasswordResetToken",
     "Patient",
     "RecoveryCode",
+    "RegistrationRequest",
     "Role",
     "TimeOff",
     "User",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -205,17 +205,11 @@ class UserOut(ResponseModel):
     role: Role
 
 
-class PatientOut(ResponseModel):
-    id: int
-    full_name: str
-    email: str
-    date_of_birth: date
-    phone: str
+class RegistrationAccepted(ResponseModel):
+    """The same answer for every address: whether it already has an account is told only in the email."""
 
-
-class RegisterResponse(ResponseModel):
-    patient: PatientOut
-    csrf_token: str = Field(description="A new token: signing in starts a new session.")
+    status: Literal["check_your_email"]
+    message: str = Field(description="What to tell the person: follow the link in the email to finish.")
 
 
 class SessionResponse(ResponseModel):
@@ -287,6 +281,6 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     RegisterRequest, LoginRequest, BookingRequest, CancelRequest, RescheduleRequest,
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
-    CsrfTokenResponse, RegisterResponse, SessionResponse, DoctorList, SlotList,
+    CsrfTokenResponse, RegistrationAccepted, SessionResponse, DoctorList, SlotList,
     AppointmentList, AppointmentResponse, ErrorResponse,
 )
