@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from carebook import audit, timefmt
+from carebook import audit, calendar_limits, timefmt
 from carebook.clock import utcnow
 from models import Role
 
@@ -53,6 +53,9 @@ class StaffModelView(StaffOnlyMixin, ModelView):
     can_view_details = False
     can_set_page_size = True
     page_size = 50
+    list_template = "admin/model/staff_list.html"
+    create_template = "admin/model/staff_create.html"
+    edit_template = "admin/model/staff_edit.html"
 
 
 def actor() -> audit.Actor:
@@ -74,10 +77,12 @@ def local_datetime(instant: datetime | None) -> str:
 
 
 def parse_day(value: str | None) -> date | None:
+    """A YYYY-MM-DD day that pages can shift by weeks (carebook/calendar_limits.py); None otherwise."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and calendar_limits.day_in_span(day) else None
 
 
 def parse_id(value) -> int | None:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, select
 from admin.base import actor, clinic_zone, local_datetime, parse_day, parse_id, today
 from admin.filters import patient_term_clause, search_terms
 from admin.forms import BookForm, RescheduleForm, SlotForm
-from carebook import timefmt
+from carebook import calendar_limits, timefmt
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
@@ -43,7 +43,9 @@ def staff_message(error: BookingError) -> str:
 
 def _report_conflict(form: SlotForm, error: BookingError, start_at: datetime) -> int:
     """Put the service's refusal on the time field, naming the time; the HTTP status to answer with."""
-    when = timefmt.format_datetime(start_at, clinic_zone())
+    # A time far beyond the booking window is named as typed: the clinic's zone could take it off the calendar.
+    when = (timefmt.format_datetime(start_at, clinic_zone()) if calendar_limits.instant_in_span(start_at)
+            else start_at.isoformat())
     form.time_field.errors.append(f"{when}: {staff_message(error)}")
     return 409 if error.kind == "conflict" else 422
 
@@ -56,12 +58,23 @@ def _choose_day(values, fallback: date) -> date:
     return day
 
 
+def _outside_hours_start(form: SlotForm, values, day: date) -> datetime | None:
+    """The instant chosen, or None (an error on the form); a time outside hours needs the day it was typed for."""
+    if form.is_outside_hours and values.get("day") and parse_day(values.get("day")) != day:
+        form.outside_time.errors.append("Choose the day again: that date is not one the console can book.")
+        return None
+    return form.chosen_start(day, clinic_zone())
+
+
 def _parse_instant(value: str | None) -> datetime | None:
+    """An aware instant whose day pages can shift by weeks (carebook/calendar_limits.py); None otherwise."""
     try:
         instant = datetime.fromisoformat(value) if value else None
     except ValueError:
         return None
-    return instant if instant is not None and instant.utcoffset() is not None else None
+    if instant is None or instant.utcoffset() is None or not calendar_limits.instant_in_span(instant):
+        return None
+    return instant
 
 
 def slot_picker(doctor: Doctor, day: date) -> dict:
@@ -93,7 +106,8 @@ def find_patients(search: str, limit: int = 25) -> list[Patient]:
     if not terms:
         return []
     return db.session.scalars(
-        select(Patient).join(Patient.user).where(and_(*(patient_term_clause(term) for term in terms)))
+        select(Patient).join(Patient.user).where(Patient.erased_at.is_(None),
+                                                 and_(*(patient_term_clause(term) for term in terms)))
         .order_by(User.full_name, Patient.id).limit(limit)).all()
 
 
@@ -105,6 +119,9 @@ class BookingRoutes:
         values = request.values
         patient = db.session.get(Patient, parse_id(values.get("patient_id")) or 0)
         carried = {key: values[key] for key in ("doctor_id", "day", "start_at") if values.get(key)}
+        if patient is not None and patient.is_erased:
+            flash("This patient's data were erased at their request: they cannot be booked.", "warning")
+            return redirect(url_for("patients.history", patient_id=patient.id))
         if patient is None:
             search = values.get("q", "").strip()[:200]
             return self.render("admin/appointments/choose_patient.html", search=search,
@@ -126,7 +143,7 @@ class BookingRoutes:
         elif not form.validate_on_submit():
             status = 400
         else:
-            start_at = form.chosen_start(day, clinic_zone())
+            start_at = _outside_hours_start(form, values, day)
             status = 400
             if start_at is not None:
                 try:
@@ -160,7 +177,7 @@ class BookingRoutes:
         if request.method == "POST":
             status = 400
             if form.validate_on_submit():
-                start_at = form.chosen_start(day, clinic_zone())
+                start_at = _outside_hours_start(form, request.values, day)
                 if start_at is not None:
                     try:
                         # Staff may move an appointment past the patients' online cut-off.

@@ -39,9 +39,12 @@ def spreadsheet_safe(value) -> str:
 
 def _row(appointment: Appointment, zone: ZoneInfo) -> list:
     start, end = appointment.start_at.astimezone(zone), appointment.end_at.astimezone(zone)
+    patient = appointment.patient
+    # An erased patient keeps only a pseudonym (their pseudonymous login address means nothing to anyone).
+    born = patient.date_of_birth.isoformat() if patient.date_of_birth else ""
+    email = "" if patient.is_erased else patient.user.email
     return [appointment.id, start.date().isoformat(), f"{start:%H:%M}", f"{end:%H:%M}", appointment.doctor.name,
-            appointment.doctor.specialty, appointment.patient.name, appointment.patient.date_of_birth.isoformat(),
-            appointment.patient.phone, appointment.patient.user.email, appointment.status.value,
+            appointment.doctor.specialty, patient.name, born, patient.phone, email, appointment.status.value,
             "yes" if appointment.needs_attention else "no", appointment.reason,
             appointment.created_by.full_name if appointment.created_by else "", appointment.cancellation_reason]
 

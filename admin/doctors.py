@@ -50,7 +50,7 @@ class DoctorView(StaffModelView):
                    "is_active", "links"]
     column_labels = {"user.full_name": "Name", "user.email": "Email", "specialty": "Specialty",
                      "appointment_minutes": "Length (min)", "buffer_minutes": "Buffer (min)", "is_active": "Status",
-                     "links": ""}
+                     "links": "Pages"}
     column_sortable_list = ["user.full_name", "user.email", "specialty", "appointment_minutes", "is_active"]
     column_default_sort = [("user.full_name", False), ("id", False)]
     column_searchable_list = ["user.full_name", "user.email", "specialty"]

@@ -10,6 +10,7 @@ from flask_admin.model.filters import BaseDateBetweenFilter
 from sqlalchemy import func, or_, select
 
 from admin.base import clinic_zone
+from carebook import calendar_limits
 from carebook.extensions import db
 from models import AppointmentStatus, Doctor, Patient, User
 
@@ -25,7 +26,10 @@ def local_day_window(first_day: date, last_day: date) -> tuple[datetime, datetim
 
 
 def _parse_date(value: str) -> date:
-    return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    day = datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    if not calendar_limits.day_in_span(day):
+        raise ValueError("date out of range")  # Flask-Admin then leaves the filter out, as for any bad date
+    return day
 
 
 class LocalDateOnFilter(BaseSQLAFilter):
@@ -69,6 +73,16 @@ class LocalDateBetweenFilter(BaseSQLAFilter, BaseDateBetweenFilter):
 
     def __init__(self, column, name: str) -> None:
         super().__init__(column, name, data_type="daterangepicker")
+
+    def clean(self, value: str) -> list[date]:
+        return [_parse_date(part) for part in value.split(" to ")]
+
+    def validate(self, value: str) -> bool:
+        try:
+            days = self.clean(value)
+        except ValueError:
+            return False
+        return len(days) == 2 and days[0] <= days[1]
 
     def apply(self, query, value: list[date], alias=None):
         start, end = local_day_window(value[0], value[1])

@@ -87,6 +87,13 @@ class ConfirmForm(FlaskForm):
     """Nothing but the CSRF token, for buttons that change state."""
 
 
+class EraseForm(FlaskForm):
+    """Erasing a patient cannot be undone: staff type the patient's name to confirm (checked by the view)."""
+
+    confirm_name = StringField("Type the patient's full name to confirm",
+                               validators=[DataRequired(message="Type the patient's full name."), Length(max=120)])
+
+
 # -- appointments -------------------------------------------------------------------------
 
 class SlotForm(FlaskForm):
@@ -142,7 +149,11 @@ class SlotForm(FlaskForm):
         if instant is None or instant.utcoffset() is None:
             self.start_at.errors.append("Choose one of the times shown.")
             return None
-        return instant.astimezone(timezone.utc)
+        try:
+            return instant.astimezone(timezone.utc)
+        except OverflowError:  # past either end of the calendar in UTC
+            self.start_at.errors.append("Choose one of the times shown.")
+            return None
 
     @property
     def time_field(self):
@@ -177,7 +188,7 @@ class ClearAttentionForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    cancel_reason = TextAreaField("Reason for cancelling", validators=[
+    cancel_reason = TextAreaField("Reason for cancelling (the patient is told it)", validators=[
         DataRequired(message="Give the reason for cancelling."), Length(max=500)])
 
 

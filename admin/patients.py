@@ -1,9 +1,11 @@
-"""Patients in the console: find, create for a phone booking, edit contact details, see their history."""
+"""Patients in the console: find, create for a phone booking, edit contact details, see their history;
+a copy of their data (GDPR Art. 15, HIPAA right of access) and erasure at their request (GDPR Art. 17)."""
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import BooleanEqualFilter, DateBetweenFilter, DateEqualFilter
@@ -13,16 +15,20 @@ from sqlalchemy.orm import aliased
 
 from admin.base import StaffModelView, actor, link, parse_id
 from admin.filters import patient_term_clause, search_terms
-from admin.forms import ConfirmForm, PatientForm
+from admin.forms import ConfirmForm, EraseForm, PatientForm
 from admin.people import put_error_on_form, update_account
 from carebook import accounts, audit
 from carebook.accounts import AccountError
 from carebook.clock import utcnow
 from carebook.extensions import db
+from carebook.patient_data import erasure, export
+from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Patient, User
 
 
 def login_status(patient: Patient) -> str:
+    if patient.is_erased:
+        return "Erased"
     if not patient.user.is_active:
         return "Deactivated"
     return "No password yet" if patient.user.password_hash is None else "Can log in"
@@ -41,7 +47,8 @@ class PatientView(StaffModelView):
     column_formatters = {
         "user.full_name": lambda view, context, model, name: link(
             url_for(".history", patient_id=model.id), model.name),
-        "date_of_birth": lambda view, context, model, name: model.date_of_birth.strftime("%d %b %Y"),
+        "date_of_birth": lambda view, context, model, name: (model.date_of_birth.strftime("%d %b %Y")
+                                                             if model.date_of_birth else "—"),
         "login": lambda view, context, model, name: login_status(model),
     }
 
@@ -75,6 +82,14 @@ class PatientView(StaffModelView):
 
     def get_edit_form(self):
         return PatientForm
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        patient = db.session.get(Patient, parse_id(request.args.get("id")) or 0)
+        if patient is not None and patient.is_erased:
+            flash("This patient's data are erased: there is nothing to edit.", "warning")
+            return redirect(url_for(".history", patient_id=patient.id))
+        return super().edit_view()
 
     def edit_form(self, obj: Patient | None = None):
         return self._edit_form_class(obj=obj, full_name=obj.user.full_name, email=obj.user.email)
@@ -121,20 +136,27 @@ class PatientView(StaffModelView):
 
     # -- deactivating logins ------------------------------------------------------------------------
 
-    @action("deactivate", "Deactivate login", "Deactivate the logins of the selected patients? "
-                                               "Their appointments and history stay.")
+    @action("deactivate", "Deactivate login")
     def action_deactivate(self, ids):
+        """Asks first, on a page naming the selected patients; that page's button confirms."""
+        if request.form.get("confirmed") != "1":
+            chosen = self._patients(ids)
+            return self.render("admin/patients/confirm_deactivate.html",
+                               patients=[p for p in chosen if p.user.is_active], action_form=self.action_form())
         self._set_active(ids, False)
 
     @action("reactivate", "Reactivate login")
     def action_reactivate(self, ids):
         self._set_active(ids, True)
 
-    def _set_active(self, ids, active: bool) -> None:
+    def _patients(self, ids) -> list[Patient]:
         numbers = [n for n in (parse_id(i) for i in ids) if n]
-        patients = db.session.scalars(select(Patient).where(Patient.id.in_(numbers))).all()
+        return db.session.scalars(select(Patient).where(Patient.id.in_(numbers)).order_by(Patient.id)).all()
+
+    def _set_active(self, ids, active: bool) -> None:
+        patients = self._patients(ids)
         for patient in patients:
-            if patient.user.is_active != active:
+            if patient.user.is_active != active and not patient.is_erased:
                 accounts.set_active(db.session, actor(), patient.user, active)
         flash(f"{'Reactivated' if active else 'Deactivated'} the login of {len(patients)} "
               f"patient{'s' if len(patients) != 1 else ''}.", "success")
@@ -166,7 +188,61 @@ class PatientView(StaffModelView):
         if not ConfirmForm().validate_on_submit():
             abort(400)
         active = request.form.get("active") == "1"
+        if patient.is_erased:
+            flash("This patient's data are erased: their login cannot be turned on again.", "warning")
+            return redirect(url_for(".history", patient_id=patient.id))
         if patient.user.is_active != active:
             accounts.set_active(db.session, actor(), patient.user, active)
         flash(f"{patient.name}'s login is {'active' if active else 'deactivated'}.", "success")
         return redirect(url_for(".history", patient_id=patient.id))
+
+    # -- their data: a copy (GDPR Art. 15, HIPAA right of access) and erasure (GDPR Art. 17) ------------
+
+    def _patient_data(self, patient: Patient, export_format: str) -> export.PatientData:
+        """Everything held about the patient, for a copy asked for at the desk; the copy is audited."""
+        data = export.collect(db.session, patient, clinic=current_app.config["CLINIC"], now=utcnow())
+        export.record_export(db.session, actor(), patient, export_format)
+        return data
+
+    @expose("/<int:patient_id>/data/")
+    def data(self, patient_id: int):
+        patient = self._patient(patient_id)
+        return self.render("admin/patients/data.html", patient=patient, data=self._patient_data(patient, "html"))
+
+    @expose("/<int:patient_id>/data.json")
+    def data_json(self, patient_id: int):
+        patient = self._patient(patient_id)
+        data = self._patient_data(patient, "json")
+        body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
+        filename = f"patient-{patient.id}-data-{data.generated_at:%Y-%m-%d}.json"
+        return Response(body, mimetype="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @expose("/<int:patient_id>/erase/", methods=("GET", "POST"))
+    def erase(self, patient_id: int):
+        """Ask first, naming the patient (their full name must be typed), then erase."""
+        patient = self._patient(patient_id)
+        if patient.is_erased:
+            flash("This patient's data are already erased.", "info")
+            return redirect(url_for(".history", patient_id=patient.id))
+        form = EraseForm()
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.validate_on_submit():
+                if _same_name(form.confirm_name.data, patient.name):
+                    result = erasure.erase_patient(db.session, booking_service(), actor(), patient)
+                    cancelled = result.appointments_cancelled
+                    flash(f"The patient's data are erased. {cancelled} future appointment"
+                          f"{'' if cancelled == 1 else 's'} cancelled; the patient is told by email.", "success")
+                    return redirect(url_for(".history", patient_id=patient.id))
+                form.confirm_name.errors = [*form.confirm_name.errors,
+                                            f"That is not the patient's name. Type {patient.name} to confirm."]
+        return self.render("admin/patients/erase.html", patient=patient, form=form,
+                           plan=erasure.plan(db.session, patient),
+                           retention_years=current_app.config["RECORDS_RETENTION_YEARS"]), status
+
+
+def _same_name(typed: str | None, name: str) -> bool:
+    """The typed name is the patient's, whatever the case or spacing."""
+    return " ".join((typed or "").split()).casefold() == " ".join(name.split()).casefold()

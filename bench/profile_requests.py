@@ -56,6 +56,7 @@ def main() -> int:
     url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
     env = {
         "CAREBOOK_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
+        "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
         "CAREBOOK_INSTANCE_PATH": tempfile.mkdtemp(prefix="carebook-profile-"),
         "CLINIC_TIMEZONE": settings.TIMEZONE, "BOOKING_HORIZON_DAYS": str(settings.HORIZON_DAYS),
         "BOOKING_MIN_NOTICE_MINUTES": str(settings.MIN_NOTICE_MINUTES), "RATELIMIT_ENABLED": "false",

@@ -1,6 +1,7 @@
 """Accounts: registration, sign-in, password and email changes, and the server-side sessions behind the cookie."""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -145,11 +146,25 @@ def change_email(session: Session, actor: audit.Actor, user: User, current_passw
     return previous
 
 
+def session_id_for(token: str) -> str:
+    """The ``user_sessions`` id of the session whose cookie carries ``token``: only its SHA-256 is stored
+    (256 random bits: a slow hash would add nothing), so the table gives nobody a way in."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def start_session(session: Session, user: User) -> UserSession:
-    user_session = UserSession(id=secrets.token_urlsafe(32), user=user)
+    """A new sign-in session; its ``token`` (for the cookie) is on the returned row, and nowhere else."""
+    token = secrets.token_urlsafe(32)
+    user_session = UserSession(id=session_id_for(token), user=user)
+    user_session.token = token
     session.add(user_session)
     session.flush()
     return user_session
+
+
+def find_session(session: Session, token: str | None) -> UserSession | None:
+    """The session row (live or not) of a cookie's token."""
+    return session.get(UserSession, session_id_for(token)) if token else None
 
 
 def end_session(user_session: UserSession) -> None:
@@ -178,7 +193,7 @@ Bookkeeping = Callable[[Session], None]
 
 def examine_session(session: Session, session_id: str, timeouts: SessionTimeouts | None = None
                     ) -> tuple[UserSession | None, Bookkeeping | None]:
-    """The live session for a cookie's id, and the bookkeeping the check calls for (None: nothing).
+    """The live session for a cookie's token, and the bookkeeping the check calls for (None: nothing).
 
     Live means not revoked, not timed out, and its user still active. A session idle for
     longer than ``timeouts.idle``, or older than ``timeouts.absolute``, is not live, and the
@@ -187,7 +202,7 @@ def examine_session(session: Session, session_id: str, timeouts: SessionTimeouts
     the bookkeeping apart from the request's transaction (carebook.unit_of_work.apart), so it
     holds whatever the request then does. ``timeouts`` defaults to the app's SESSION_TIMEOUTS.
     """
-    user_session = session.get(UserSession, session_id)
+    user_session = find_session(session, session_id)
     if user_session is None or not user_session.is_live:
         return None, None
     if timeouts is None:

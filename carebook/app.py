@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 import reminders.wiring
 from admin import init_admin
-from carebook import access, accounts, database, logging_setup, security, static_assets, unit_of_work, web
+from carebook import (access, accounts, database, logging_setup, patient_data, secrets_at_rest, security,
+                      static_assets, throttle_store, unit_of_work, web)
 from carebook.cli import register_commands
 from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
@@ -40,6 +41,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(app.instance_path, environ))
+    # The keys of the secrets the database holds; production must set them (carebook/secrets_at_rest.py).
+    app.config.update(secrets_at_rest.settings(environ, app.config))
+    # How long an erased patient's pseudonymised history is kept (carebook/patient_data/retention.py).
+    app.config.update(patient_data.settings(environ))
     # Connection timeouts and idle pings instead of a ping per request (carebook/database.py).
     app.config.update(database.database_config(app.config["SQLALCHEMY_DATABASE_URI"], environ))
     if overrides:
@@ -51,6 +56,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
+    # Redis with a fallback to this process's memory when it does not answer (carebook/throttle_store.py).
+    throttle_store.configure(app)
     limiter.init_app(app)
     _init_login(app)
     if app.config["TRUSTED_PROXY_HOPS"]:
@@ -67,6 +74,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     _register_web(app)
     reminders.wiring.init_app(app, environ)
     register_commands(app)
+    # A key that cannot decrypt what the database holds stops the start here, with a message. Last:
+    # every setting above is checked before the database is asked anything (an unreachable one is
+    # logged, through the logging set up above).
+    secrets_at_rest.init_app(app)
     return app
 
 
@@ -116,5 +127,5 @@ def _init_login(app: Flask) -> None:
             return None
         g.user_session = user_session
         user = user_session.user
-        user.login_session_id = user_session.id
+        user.login_session_id = session_id
         return user

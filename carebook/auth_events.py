@@ -41,6 +41,7 @@ REGISTRATION_REQUESTED = "auth.registration_requested"
 LOGOUT = "auth.logout"
 SESSION_EXPIRED = "auth.session_expired"
 CURRENT_PASSWORD_FAILED = "auth.current_password_failed"
+FAILED_SIGN_INS_NOTIFIED = "auth.failed_sign_ins_notified"  # the owner was emailed (carebook/sign_in_alerts.py)
 ACCESS_REFUSED = "access.refused"
 CSRF_REFUSED = "access.csrf_refused"
 

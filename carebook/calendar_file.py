@@ -18,7 +18,12 @@ def _stamp(instant: datetime) -> str:
 
 
 def appointment_ics(appointment: Appointment, clinic: ClinicSettings, *, cancelled: bool = False) -> str:
-    """RFC 5545 text. Times in UTC; no reason for visit (calendars are often shared)."""
+    """RFC 5545 text. Times in UTC; no reason for visit (calendars are often shared).
+
+    One UID per appointment and its SEQUENCE (moved on at every change) make a calendar app
+    replace the event it has: a moved appointment moves, a cancelled one (METHOD:CANCEL,
+    STATUS:CANCELLED) is taken out.
+    """
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -27,6 +32,7 @@ def appointment_ics(appointment: Appointment, clinic: ClinicSettings, *, cancell
         "BEGIN:VEVENT",
         f"UID:appointment-{appointment.id}@carebook",
         f"DTSTAMP:{_stamp(utcnow())}",
+        f"SEQUENCE:{appointment.calendar_sequence or 0}",
         f"DTSTART:{_stamp(appointment.start_at)}",
         f"DTEND:{_stamp(appointment.end_at)}",
         f"SUMMARY:{_escape(f'Appointment with {appointment.doctor.name}')}",

@@ -5,7 +5,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from carebook import accounts, audit
+from carebook import accounts, audit, secrets_at_rest
 from carebook.clock import utcnow
 from carebook.extensions import db
 from models import Role
@@ -16,6 +16,8 @@ CLI_ACTOR = audit.Actor(None, "cli")
 def register_commands(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(secrets_group)
+    app.cli.add_command(patients_group)
 
 
 @click.group(help="Manage user accounts.")
@@ -91,3 +93,67 @@ def seed_demo(if_empty: bool) -> None:
     demo.seed(db.session, today=utcnow().astimezone(current_app.config["CLINIC"].timezone).date())
     db.session.commit()
     click.echo(demo.logins_text(db.session))
+
+
+@click.group("secrets", help="The secrets the database holds, encrypted with SECRETS_ENCRYPTION_KEYS.")
+def secrets_group() -> None:
+    pass
+
+
+@secrets_group.command("status", help="Say which key encrypts the stored secrets. Exit status 1 unless every one "
+                       "is under the newest key (then an older key may be removed).")
+@with_appcontext
+def secrets_status() -> None:
+    reports = secrets_at_rest.survey(db.session.connection(), secrets_at_rest.current_keyring(),
+                                     secrets_at_rest.encrypted_columns(db.metadata))
+    db.session.rollback()
+    behind = 0
+    for report in reports:
+        parts = [f"key {index + 1}{' (newest)' if index == 0 else ''}: {count}"
+                 for index, count in sorted(report.by_key.items())]
+        if report.plain:
+            parts.append(f"plain text: {report.plain}")
+        if report.undecryptable:
+            parts.append(f"no key decrypts: {report.undecryptable}")
+        click.echo(f"{report.name}: {report.total} stored" + (f" ({', '.join(parts)})" if parts else ""))
+        behind += report.total - report.by_key.get(0, 0)
+    if behind:
+        click.echo(f"{behind} secret(s) are not under the newest key: run `flask secrets re-encrypt`.")
+        raise SystemExit(1)
+    click.echo("Every stored secret is encrypted with the newest key.")
+
+
+@secrets_group.command("re-encrypt", help="Encrypt every stored secret with the newest key of "
+                       "SECRETS_ENCRYPTION_KEYS (after adding a key, before removing the old one); plain-text "
+                       "ones too.")
+@with_appcontext
+def secrets_reencrypt() -> None:
+    try:
+        result = secrets_at_rest.reencrypt(db.session.connection(), secrets_at_rest.current_keyring(),
+                                           secrets_at_rest.encrypted_columns(db.metadata))
+    except secrets_at_rest.UndecryptableSecret as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Re-encrypted {result.reencrypted} secret(s) with the newest key, encrypted {result.encrypted_plain} "
+               f"kept in plain text; {result.unchanged} already were.")
+
+
+@click.group("patients", help="Patients' data: the retention rule for what erasure keeps.")
+def patients_group() -> None:
+    pass
+
+
+@patients_group.command("purge-expired", help="Delete erased patients' appointments that ended more than "
+                        "RECORDS_RETENTION_YEARS ago, with their messages (run it daily).")
+@with_appcontext
+def purge_expired() -> None:
+    from flask import current_app
+
+    from carebook.patient_data import retention
+
+    years = current_app.config["RECORDS_RETENTION_YEARS"]
+    result = retention.purge_expired(db.session, CLI_ACTOR, years=years, now=utcnow())
+    db.session.commit()
+    click.echo(f"Deleted {result.appointments_deleted} appointment(s) of erased patients that ended before "
+               f"{result.cutoff:%Y-%m-%d} (RECORDS_RETENTION_YEARS={years}).")

@@ -53,6 +53,11 @@ class BookingPolicy:
     booking_horizon: timedelta
     cancellation_cutoff: timedelta
 
+    @property
+    def cutoff_hours(self) -> int:
+        """The online change/cancel cut-off in whole hours, as patients are told it."""
+        return int(self.cancellation_cutoff.total_seconds() // 3600)
+
 
 def int_setting(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
     """The whole number in ``env[name]`` (``default`` if unset or empty), at least ``minimum``."""

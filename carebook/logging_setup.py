@@ -5,13 +5,15 @@
   written on every log line made while the request runs, including gunicorn's access line.
 * A line holds the time, level, logger, message and request id; an access line adds
   method, path, status, bytes and duration. Never the query string, body, cookies,
-  headers or client address. Messages are the app's own (ids, not names or emails), and
-  anything shaped like an email address is masked as a second line of defence.
+  headers or client address. Messages are the app's own (ids, not names or emails; the
+  throttles' keys are keyed pseudonyms, carebook/pseudonyms.py), and anything shaped like
+  an email or IP address is masked as a second line of defence.
 * ``LOG_FORMAT`` = ``json`` (the default in production) or ``text``; ``LOG_LEVEL``
   (default ``INFO``). gunicorn uses :class:`GunicornLogger` (see gunicorn.conf.py).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -31,6 +33,10 @@ ENVIRON_KEY = "carebook.request_id"
 # digits and . _ : - (UUIDs, ULIDs, AWS trace ids), 8 to 128 characters.
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{7,127}")
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# Candidates only: each is checked with the ipaddress module before it is masked.
+_IP_ADDRESS = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"  # IPv4, with or without a :port after it
+                         r"|(?<![\w.:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?"
+                         r"(?:%[\w.]+)?(?![\w.:])")  # IPv6
 _HANDLER_MARK = "_carebook_handler"
 
 _request_id: ContextVar[str | None] = ContextVar("carebook_request_id", default=None)
@@ -74,8 +80,17 @@ class RequestIdMiddleware:
             _request_id.reset(token)
 
 
+def _masked_address(match: re.Match) -> str:
+    try:
+        ipaddress.ip_address(match.group(0).split("%", 1)[0])
+    except ValueError:
+        return match.group(0)  # a time of day, a version number...: not an address
+    return "[address]"
+
+
 def redact(text: str) -> str:
-    return _EMAIL.sub("[email]", text)
+    """Mask anything shaped like an email or IP address (the app's own lines carry neither)."""
+    return _IP_ADDRESS.sub(_masked_address, _EMAIL.sub("[email]", text))
 
 
 #: Extra attributes a record may carry that belong in the JSON object (gunicorn's access line).

@@ -10,7 +10,10 @@ inside stylesheets (fonts, images) working. The deployment uploads OUTPUT to the
 At run time, with STATIC_URL_BASE set (the CloudFront address), ``url_for('static', ...)``
 and ``url_for('admin.static', ...)`` give ``STATIC_URL_BASE/<hashed name>`` from the manifest
 (STATIC_MANIFEST, default ``static-build/manifest.json`` beside the code). Without it, Flask
-serves the files itself, as in development.
+serves the files itself, as in development, compressed (Flask-Compress: brotli, zstd or deflate, as the
+browser asks): Bootstrap's stylesheet goes from 162 KB to about 25 KB. Only stylesheets,
+scripts and SVG are compressed: HTML pages carry a CSRF token next to what people typed, and
+compressing those would open them to BREACH-style guessing.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from flask import Flask
+from flask_compress import Compress
 
 from carebook.config import ConfigError
 
@@ -28,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = ROOT / "static-build" / "manifest.json"
 MANIFEST_NAME = "manifest.json"
 HASH_LENGTH = 10
+#: What Flask-Compress may compress: static text only, never HTML or JSON (see the module's docstring).
+COMPRESSED_TYPES = ["text/css", "text/javascript", "application/javascript", "image/svg+xml"]
 
 
 def static_sources() -> dict[str, tuple[Path, str]]:
@@ -86,6 +92,8 @@ def init_app(app: Flask, env: Mapping[str, str]) -> None:
     base_url = env.get("STATIC_URL_BASE", "").strip()
     app.config["STATIC_URL_BASE"] = base_url or None
     if not base_url:
+        app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
+        Compress(app)
         return
     if not base_url.startswith(("https://", "http://")):
         raise ConfigError("STATIC_URL_BASE must be an http(s) URL such as https://d1234.cloudfront.net, "

@@ -1,25 +1,41 @@
 """Throttles on the doors a password guesser knocks on: login, the second step, registration, password reset.
 
-Two limits on login. Per client address, on every attempt, against a flood from one
-place. Per (account, address), on failures only, against guessing one account's
-password: it blocks the guesser's address for that account, never the account
-itself, so an attacker cannot lock a patient out of their own account.
+Limits on login, both doors (the pages and ``POST /api/session``):
 
-The code step (after the password) has the same pair, keyed by the account whose
-password was just given, plus a per-account ceiling on failures from anywhere: an
-attacker who knows a password cannot then try a million codes from a million
-addresses. Password reset requests and registrations are limited per address and per
-email address asked for (each emails that address: nobody can flood a patient's inbox);
-the pages that use an emailed link per address.
+* per client address, on every attempt, against a flood from one place;
+* per (account, address), on failures only: it blocks the guesser's address for that
+  account, never the account itself;
+* per account from every address (:data:`SIGN_IN_FAILURES_PER_ACCOUNT`), counted by the
+  one sign-in flow (portal/sign_in.py): after that many wrong passwords, devices the
+  owner has not signed in on wait for the rest of the window, whatever their address;
+  the owner's own devices do not (portal/known_devices.py), so an attacker cannot lock
+  the owner out; and the owner is told by email (carebook/sign_in_alerts.py).
 
-Every refusal is written to the audit log (:func:`audit_breach`).
+The code step (after the password) is limited per (account, address) on the pages, and
+per account from everywhere, whichever door (:data:`CODE_FAILURES_PER_ACCOUNT`, one
+counter): an attacker who knows a password cannot then try a million codes from a
+million addresses. Password reset requests and registrations are limited per address
+and per email address asked for (each emails that address: nobody can flood a patient's
+inbox); the pages that use an emailed link per address.
+
+Keys hold no address or email as such, only keyed pseudonyms (carebook/pseudonyms.py):
+they are what Redis stores and what Flask-Limiter logs when a limit is breached. Every
+refusal is written to the audit log (:func:`audit_breach`, and the sign-in flow's own).
+Where the counters live, and what happens when Redis is away: carebook/throttle_store.py.
 """
 from __future__ import annotations
 
-from flask import Response, request, session
-from flask_limiter.util import get_remote_address
+import math
+import time
+from dataclasses import dataclass
+
+from flask import Response, current_app, request, session
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage
 
 from carebook.accounts import normalise_email
+from carebook.extensions import limiter
+from carebook.pseudonyms import client_address, pseudonym
 
 LOGIN_PER_ADDRESS = "30 per minute;300 per hour"
 LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
@@ -28,7 +44,12 @@ REGISTRATIONS_PER_ADDRESS = "10 per hour"
 REGISTRATIONS_PER_EMAIL = "3 per hour;10 per day"
 CODE_PER_ADDRESS = "30 per minute;300 per hour"
 CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
+#: Wrong codes for one account, from every address, through either door (one counter).
 CODE_FAILURES_PER_ACCOUNT = "20 per hour;50 per day"
+#: Wrong passwords for one account from devices its owner has not signed in on, any address.
+SIGN_IN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+#: Wrong passwords from one device the owner has signed in on, after which it waits like any other.
+SIGN_IN_FAILURES_PER_KNOWN_DEVICE = "10 per 15 minutes"
 RESET_REQUESTS_PER_ADDRESS = "5 per 15 minutes;50 per day"
 RESET_REQUESTS_PER_ACCOUNT = "3 per hour;10 per day"
 RESET_USES_PER_ADDRESS = "20 per 15 minutes"
@@ -48,17 +69,22 @@ def submitted_email() -> str:
     return normalise_email(email or "")[:254]
 
 
+def account_key(email: str) -> str:
+    """The account an email address names (whether or not it exists), as a keyed pseudonym."""
+    return pseudonym("account", normalise_email(email or "")[:254])
+
+
 def account_and_address() -> str:
     """The email being tried and the client's address."""
-    return f"{submitted_email()}|{get_remote_address()}"
+    return f"{account_key(submitted_email())}|{client_address()}"
 
 
 def email_asked_for() -> str:
-    return f"reset|{submitted_email()}"
+    return f"reset|{account_key(submitted_email())}"
 
 
 def email_registering() -> str:
-    return f"register|{submitted_email()}"
+    return f"register|{account_key(submitted_email())}"
 
 
 def pending_account() -> str:
@@ -69,7 +95,7 @@ def pending_account() -> str:
 
 
 def pending_account_and_address() -> str:
-    return f"{pending_account()}|{get_remote_address()}"
+    return f"{pending_account()}|{client_address()}"
 
 
 def signed_in_account() -> str:
@@ -78,17 +104,53 @@ def signed_in_account() -> str:
     return f"account|{current_user.get_id() and current_user.id}"
 
 
-def second_factor_account() -> str:
-    """The account whose code the JSON API is asked to check (by email: the API has one step)."""
-    return f"code-by-email|{submitted_email()}"
-
-
 def failed_login(response: Response) -> bool:
     return response.status_code in (400, 401)
 
 
-def wrong_api_code(response: Response) -> bool:
-    return response.status_code == 401 and b'"invalid_second_factor"' in response.get_data()
+# --------------------------------------------------------------------------- the app's own counters
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A throttle counted where the decision is made (the sign-in flow), not around a whole route.
+
+    Kept in the same store as Flask-Limiter's (Redis, falling back to memory), in fixed windows.
+    """
+
+    scope: str
+    limits: str
+
+    def _keys(self, key: str) -> list[tuple[RateLimitItem, str]]:
+        prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+        return [(item, item.key_for(*filter(None, (prefix, self.scope, key)))) for item in parse_many(self.limits)]
+
+    def wait(self, key: str) -> int | None:
+        """Seconds until ``key`` may try again; None if it may now."""
+        store = _store()
+        if store is None:
+            return None
+        waits = [store.get_expiry(name) - time.time() for item, name in self._keys(key) if store.get(name) >= item.amount]
+        return max(1, math.ceil(max(waits))) if waits else None
+
+    def hit(self, key: str) -> bool:
+        """Count one against ``key``; True if this one used up a limit (the moment to tell someone)."""
+        store = _store()
+        if store is None:
+            return False
+        return any([store.incr(name, item.get_expiry()) == item.amount for item, name in self._keys(key)])
+
+
+def _store() -> Storage | None:
+    """Flask-Limiter's storage (carebook/throttle_store.py), unless throttling is turned off."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True) or not limiter.initialized:
+        return None
+    return limiter.storage
+
+
+sign_in_failures = Counter("sign-in-failures-per-account", SIGN_IN_FAILURES_PER_ACCOUNT)
+known_device_failures = Counter("sign-in-failures-per-known-device", SIGN_IN_FAILURES_PER_KNOWN_DEVICE)
+code_failures = Counter("code-failures-per-account", CODE_FAILURES_PER_ACCOUNT)
 
 
 def audit_breach(request_limit) -> None:

@@ -94,6 +94,23 @@ def verify(session: Session, user: User, code: str, *, source: str) -> Verified 
     return None
 
 
+def already_used(session: Session, user: User, code: str) -> bool:
+    """Whether a refused code was right once but has been used up: the authenticator's code of a
+    time step already signed in with, or a recovery code already spent. The person is then told
+    so ("already used"), not that the code is wrong; it says nothing a guesser could use, since
+    such a code was already accepted once."""
+    if not user.two_factor_enabled:
+        return False
+    if totp.looks_like_totp(code):
+        step = totp.matching_step(user.totp_secret, code, None)
+        return step is not None and user.totp_last_step is not None and step <= user.totp_last_step
+    if totp.looks_like_recovery_code(code):
+        return session.scalar(select(func.count()).select_from(RecoveryCode).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.hash_recovery_code(code),
+            RecoveryCode.used_at.is_not(None))) > 0
+    return False
+
+
 def recovery_codes_left(session: Session, user: User) -> int:
     return session.scalar(select(func.count()).select_from(RecoveryCode).where(
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))

@@ -23,18 +23,20 @@ session is the unit of work: :func:`apart` writes in it, and the command commits
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Optional
 
 from flask import Flask, g, has_request_context
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, scoped_session
 
 from carebook import database
 from carebook.extensions import db
 
 log = logging.getLogger(__name__)
 
-#: Work to write in a transaction of its own: gets a session, flushes nothing else.
-ApartWork = Callable[[Session], None]
+#: Work to write in a transaction of its own: gets a session, flushes nothing else. It may
+#: return a follow-up, run once that transaction is committed (an email that names what it wrote).
+ApartWork = Callable[[Session], Optional[Callable[[], None]]]
 
 _AFTER_COMMIT = "_unit_of_work_after_commit"
 _APART = "_unit_of_work_apart"
@@ -72,12 +74,17 @@ def apart(work: ApartWork, session: Session | None = None) -> None:
     """Write ``work`` so that it survives whatever happens to the request's own transaction.
 
     In a request it runs in a transaction of its own after the request's has ended.
-    Outside one it runs at once in ``session`` (default: the app's), whose owner commits.
+    Outside one it runs at once in ``session`` (default: the app's), whose owner commits;
+    a follow-up it returns then runs when that session next commits.
     """
     if has_request_context():
         g.setdefault(_APART, []).append(work)
-    else:
-        work(session if session is not None else db.session)
+        return
+    session = session if session is not None else db.session
+    follow_up = work(session)
+    if follow_up is not None:
+        target = session() if isinstance(session, scoped_session) else session
+        event.listen(target, "after_commit", lambda _session: _run_follow_ups([follow_up]), once=True)
 
 
 def _end_request(error: BaseException | None) -> None:
@@ -89,10 +96,19 @@ def _end_request(error: BaseException | None) -> None:
         return
     try:
         with database.separate_session(db.engine) as separate:
-            for work in pending:
-                work(separate)
+            follow_ups = [follow_up for follow_up in (work(separate) for work in pending) if follow_up is not None]
     except Exception:  # teardown cannot change the answer any more; say loudly what was lost
         log.exception("could not write %d row(s) kept apart from the request", len(pending))
+        return
+    _run_follow_ups(follow_ups)
+
+
+def _run_follow_ups(follow_ups: list[Callable[[], None]]) -> None:
+    for follow_up in follow_ups:
+        try:
+            follow_up()
+        except Exception:  # what was written stands
+            log.exception("follow-up %s of a row kept apart failed", getattr(follow_up, "__qualname__", follow_up))
 
 
 def init_app(app: Flask) -> None:

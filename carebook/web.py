@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from carebook import auth_events, timefmt
 from carebook.access import request_source
@@ -22,10 +23,18 @@ def _wants_json() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
-def _error(status: int, code: str, message: str):
+def _error(status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None):
     if _wants_json():
-        return jsonify(error={"code": code, "message": message}), status
-    return render_template("error.html", status=status, message=message), status
+        return jsonify(error={"code": code, "message": message}), status, headers or []
+    return render_template("error.html", status=status, message=message), status, headers or []
+
+
+def _headers_of(error: Exception) -> list[tuple[str, str]]:
+    """The headers the HTTP error carries besides its body's type: ``Allow`` on a 405 (RFC 9110),
+    ``Retry-After`` where one was set, ``WWW-Authenticate``..."""
+    if not isinstance(error, HTTPException):
+        return []
+    return [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -40,7 +49,8 @@ def _register_error_handlers(app: Flask) -> None:
         500: ("server_error", "Something went wrong on our side. Please try again."),
     }
     for status, (code, message) in messages.items():
-        app.register_error_handler(status, lambda error, s=status, c=code, m=message: _error(s, c, m))
+        app.register_error_handler(status, lambda error, s=status, c=code, m=message: _error(s, c, m,
+                                                                                          _headers_of(error)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -54,6 +64,8 @@ def _register_template_helpers(app: Flask) -> None:
     tz = app.config["CLINIC"].timezone
     app.jinja_env.filters["local_datetime"] = lambda instant: timefmt.format_datetime(instant, tz)
     app.jinja_env.filters["local_time"] = lambda instant: timefmt.format_time(instant, tz)
+    app.jinja_env.filters["zoned_datetime"] = lambda instant: timefmt.format_datetime(instant, tz, zoned=True)
+    app.jinja_env.filters["zoned_time"] = lambda instant: timefmt.format_time(instant, tz, zoned=True)
     app.jinja_env.filters["local_date"] = lambda instant: timefmt.format_date(instant.astimezone(tz).date())
     app.jinja_env.filters["short_date"] = timefmt.format_date
     app.jinja_env.filters["long_date"] = timefmt.format_long_date

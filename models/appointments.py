@@ -53,6 +53,8 @@ class Appointment(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str] = mapped_column(String(500), default="")
+    # iCalendar SEQUENCE: one more at every move or cancellation, so calendar apps replace the event.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -64,6 +66,11 @@ class Appointment(db.Model):
     @property
     def is_booked(self) -> bool:
         return self.status is AppointmentStatus.BOOKED
+
+    @property
+    def cancelled_by_clinic(self) -> bool:
+        """Cancelled by someone other than the patient (staff, the doctor, or the system)."""
+        return self.status is AppointmentStatus.CANCELLED and self.cancelled_by_id != self.patient.user_id
 
 
 class AuditEntry(db.Model):

@@ -63,6 +63,12 @@ class OutboxStatus(str, enum.Enum):
     DEAD = "dead"
 
 
+#: In an email row's payload: replace the payload with ERASED_PAYLOAD once sent (or given up), because the
+#: patient it is addressed to has been erased and it is the last message to them (the cancellation notice).
+ERASE_AFTER_SENDING = "erase_after_sending"
+ERASED_PAYLOAD: dict[str, Any] = {"erased": True}
+
+
 class OutboxMessage(db.Model):
     __tablename__ = "reminder_outbox"
     __table_args__ = (

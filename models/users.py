@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carebook.clock import utcnow
 from carebook.extensions import db
+from carebook.secrets_at_rest import EncryptedString
 from models.types import UTCDateTime
 
 
@@ -38,16 +39,19 @@ class User(db.Model, UserMixin):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Two-factor authentication (TOTP, RFC 6238). A secret without ``totp_enabled_at`` is an
-    # enrolment in progress: shown to the user, not yet confirmed with a code.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # enrolment in progress: shown to the user, not yet confirmed with a code. Stored encrypted
+    # with the keys of SECRETS_ENCRYPTION_KEYS (carebook/secrets_at_rest.py); plain text here.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString())
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last 30-second time step whose code was accepted: each code is good once.
     totp_last_step: Mapped[int | None]
+    #: When the owner was last emailed about repeated failed sign-ins (carebook/sign_in_alerts.py).
+    failed_sign_in_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[Patient | None] = relationship(back_populates="user", uselist=False)
     doctor: Mapped[Doctor | None] = relationship(back_populates="user", uselist=False)
 
-    #: Set by the sign-in layer to the id of the UserSession this request runs under.
+    #: Set by the sign-in layer to the cookie's token of the UserSession this request runs under.
     login_session_id = None
 
     def get_id(self) -> str:
@@ -85,6 +89,9 @@ class UserSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    #: The token itself, on the row just started (carebook.accounts.start_session); never stored.
+    token = None
 
     @property
     def is_live(self) -> bool:
@@ -150,14 +157,21 @@ class Patient(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    date_of_birth: Mapped[date]
+    #: None only once the patient is erased (carebook/patient_data/erasure.py).
+    date_of_birth: Mapped[date | None]
     phone: Mapped[str] = mapped_column(String(32))
+    #: When staff erased the patient at their request: identifying data gone, history kept pseudonymised.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="patient", lazy="joined", innerjoin=True)
 
     @property
     def name(self) -> str:
         return self.user.full_name
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Doctor(db.Model):

@@ -1,4 +1,4 @@
-"""The signed-in user's own account: password, email address, two-factor authentication.
+"""The signed-in user's own account: password, email address, two-factor authentication; a patient's data.
 
 Every change asks for the current password first (a session left open on a shared
 computer is not enough), and failures of that check are throttled per account.
@@ -6,11 +6,15 @@ Changing the password ends every session of the account; this browser gets a new
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+import json
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from carebook import accounts, audit, auth_events, throttling, two_factor, unit_of_work
 from carebook.access import allow
+from carebook.clock import utcnow
+from carebook.patient_data import export
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal import sign_in
@@ -165,3 +169,29 @@ def renew_recovery_codes():
             return render_template("account/recovery_codes.html", codes=codes,
                                    continue_url=url_for("account.overview"))
     return _overview(user, 400, renew_form=form)
+
+
+# -- a patient's data (GDPR Art. 15, HIPAA right of access) ------------------------------------------
+
+
+def _patient_data(export_format: str) -> export.PatientData:
+    """Everything held about the signed-in patient; the copy is audited."""
+    patient = _user().patient
+    data = export.collect(db.session, patient, clinic=current_app.config["CLINIC"], now=utcnow())
+    export.record_export(db.session, _actor(), patient, export_format)
+    return data
+
+
+@bp.route("/data")
+@allow(Role.PATIENT)
+def data():
+    return render_template("account/data.html", data=_patient_data("html"))
+
+
+@bp.route("/data.json")
+@allow(Role.PATIENT)
+def data_json():
+    data = _patient_data("json")
+    body = json.dumps(data.as_json(), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="my-data-{data.generated_at:%Y-%m-%d}.json"'})

@@ -76,9 +76,10 @@ REGISTRATION_ACCEPTED_MESSAGE = ("We are sending an email to this address. Follo
 class ApiError(Exception):
     """Stop the request with this status and ``{"error": {code, message, **extra}}``."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers
 
     def body(self) -> dict:
         return _dump(ErrorResponse(error=ErrorBody(code=self.code, message=self.message, **self.extra)))
@@ -87,7 +88,7 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
     db.session.rollback()
-    return _respond(error.status, error.body())
+    return _respond(error.status, error.body(), error.headers)
 
 
 def _dump(model: BaseModel) -> Any:
@@ -355,11 +356,14 @@ def register():
 @limiter.limit(throttling.LOGIN_PER_ADDRESS, on_breach=throttling.audit_breach)
 @limiter.limit(throttling.LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, key_func=throttling.account_and_address,
                deduct_when=throttling.failed_login, on_breach=throttling.audit_breach)
-@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT, key_func=throttling.second_factor_account,
-               deduct_when=throttling.wrong_api_code, on_breach=throttling.audit_breach)
 def login():
+    """Sign in (password, and the code where the account needs one). Wrong passwords and codes are also
+    counted per account whichever the door (portal/sign_in.py), and answered 429 past their limits."""
     data: LoginRequest = _validate(LoginRequest, _json_body())
-    user = sign_in.check_password(data.email, data.password, source=ACTOR_SOURCE)
+    try:
+        user = sign_in.check_password(data.email, data.password, source=ACTOR_SOURCE)
+    except sign_in.TooManyAttempts as refused:
+        raise _too_many(refused) from None
     if user is None:
         # Same answer whether or not the email has an account.
         raise ApiError(401, "invalid_credentials", "Email or password is not right.")
@@ -379,10 +383,19 @@ def _second_factor(user, code: str | None) -> str:
     if not code:
         raise ApiError(401, "second_factor_required",
                        "Send the code from your authenticator app (or a recovery code) as `code`.")
-    verified = sign_in.check_code(user, code, source=ACTOR_SOURCE)
+    try:
+        verified = sign_in.check_code(user, code, source=ACTOR_SOURCE)
+    except sign_in.TooManyAttempts as refused:
+        raise _too_many(refused) from None
     if verified is None:
+        if sign_in.code_already_used(user, code):
+            raise ApiError(401, "invalid_second_factor", "That code has already been used: send the next one.")
         raise ApiError(401, "invalid_second_factor", "The code is not right.")
     return verified.method
+
+
+def _too_many(refused: sign_in.TooManyAttempts) -> ApiError:
+    return ApiError(429, "too_many_requests", refused.message, headers=refused.headers)
 
 
 @bp.route("/session", methods=["DELETE"])

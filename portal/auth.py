@@ -23,7 +23,7 @@ from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from models import Role, User
-from portal import sign_in
+from portal import known_devices, sign_in
 from portal.account_forms import CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
 from portal.forms import ConfirmForm, LoginForm, RegisterForm
 from reminders import account_mail
@@ -142,7 +142,11 @@ def index():
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = sign_in.check_password(form.email.data, form.password.data, source=SOURCE)
+        try:
+            user = sign_in.check_password(form.email.data, form.password.data, source=SOURCE)
+        except sign_in.TooManyAttempts as refused:
+            form.password.errors.append(refused.message)
+            return render_template("auth/login.html", form=form), 429, refused.headers
         if user is None:
             # Same words whether the email exists or not.
             form.password.errors.append("Email or password is not right.")
@@ -162,10 +166,11 @@ def login():
 @limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS, methods=["POST"],
                key_func=throttling.pending_account_and_address, deduct_when=throttling.failed_login,
                on_breach=_breach)
-@limiter.limit(throttling.CODE_FAILURES_PER_ACCOUNT, methods=["POST"], key_func=throttling.pending_account,
-               deduct_when=throttling.failed_login, on_breach=_breach)
 def second_factor():
-    """Second step: a code from the authenticator app, or a recovery code."""
+    """Second step: a code from the authenticator app, or a recovery code.
+
+    Wrong codes are also counted per account whichever the door (portal/sign_in.py).
+    """
     user, next_url = pending_login()
     if user is None:
         return _start_again()
@@ -173,15 +178,23 @@ def second_factor():
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
     if form.validate_on_submit():
-        verified = sign_in.check_code(user, form.code.data, source=SOURCE)
+        try:
+            verified = sign_in.check_code(user, form.code.data, source=SOURCE)
+        except sign_in.TooManyAttempts as refused:
+            form.code.errors.append(refused.message)
+            return render_template("auth/code.html", form=form, user=user), 429, refused.headers
         if verified is not None:
             sign_in.finish(user, verified.method, source=SOURCE)
             if verified.method == "recovery_code":
                 flash(f"You signed in with a recovery code; {verified.recovery_codes_left} left. "
                       "Make new ones on your account page if you are running out.", "warning")
             return redirect(safe_next(next_url) or home_url(user))
-        form.code.errors.append("That code is not right. Enter the current code from your app, "
-                                "or a recovery code you have not used yet.")
+        if sign_in.code_already_used(user, form.code.data):
+            form.code.errors.append("That code has already been used. Wait for the next code in your app "
+                                    "(a new one every 30 seconds), or use a recovery code you have not used yet.")
+        else:
+            form.code.errors.append("That code is not right. Enter the current code from your app, "
+                                    "or a recovery code you have not used yet.")
     return render_template("auth/code.html", form=form, user=user), form_status(form)
 
 
@@ -323,6 +336,9 @@ def reset_password():
             db.session.rollback()
             form.password.errors.append(error.message)
         else:
+            # The emailed link proved the mailbox: this device signs in even while guessing elsewhere
+            # holds other devices back (portal/known_devices.py).
+            known_devices.remember(throttling.account_key(row.user.email))
             logout_user()
             session.clear()
             flash("Your new password is set. Log in with it now.", "success")

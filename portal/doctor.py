@@ -399,6 +399,9 @@ def confirm_change(doctor_id: int | None):
     if change.doctor_id != doctor.id:
         abort(404)
     service = availability_service()
+    if form.choice.data == "cancel" and not form.confirm_cancel.data:
+        form.confirm_cancel.errors = ["Tick the box to confirm that these appointments are to be cancelled."]
+        return _confirmation_page(doctor, change, service.affected_appointments(change), form, status=400)
     try:
         if form.choice.data == "cancel":
             result = service.cancel_affected(change, _actor(), reason=form.reason.data or "", shown_ids=shown)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (DateField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
+from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
                      StringField, TextAreaField, TimeField)
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
 
@@ -102,8 +102,10 @@ class ConfirmChangeForm(FlaskForm):
 
     change = HiddenField(validators=[DataRequired()])
     choice = StringField(validators=[AnyOf(["keep", "cancel"])])
-    reason = TextAreaField("Reason for cancelling", validators=[Optional(), Length(max=500)],
+    reason = TextAreaField("Reason for cancelling (each patient is told it)", validators=[Optional(), Length(max=500)],
                            default="The doctor is no longer available at this time.")
+    # Cancelling many appointments at once is asked for twice: the choice, and this box ticked.
+    confirm_cancel = BooleanField("Yes, cancel the appointments listed above")
 
 
 class OutcomeForm(FlaskForm):

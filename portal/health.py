@@ -6,9 +6,10 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from carebook import throttle_store
 from carebook.access import public
 from carebook.database import connection_problem
-from carebook.extensions import db
+from carebook.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
 
@@ -33,7 +34,12 @@ def _expected_heads() -> set[str]:
 @bp.route("/readyz")
 @public
 def readyz():
-    """Ready for traffic: the database answers and its schema is at the newest migration."""
+    """Ready for traffic: the database answers and its schema is at the newest migration.
+
+    With REDIS_URL set it also says whether Redis answers; without it, sign-in still works
+    (its throttle counters fall back to each process's memory, carebook/throttle_store.py),
+    so the answer is "degraded" with a 200: the load balancer keeps sending traffic.
+    """
     try:
         with db.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
@@ -46,4 +52,5 @@ def readyz():
         return jsonify(status="unavailable", reason="database unreachable"), 503
     if current != _expected_heads():
         return jsonify(status="unavailable", reason="migrations not at head"), 503
-    return jsonify(status="ok")
+    counters = throttle_store.readiness(limiter.storage if limiter.initialized and limiter.enabled else None)
+    return jsonify(status="degraded" if counters.get("redis") == "degraded" else "ok", **counters)

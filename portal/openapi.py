@@ -70,8 +70,10 @@ OPERATIONS: tuple[Operation, ...] = (
                      s.ErrorResponse),
                403: ("two_factor_enrolment_required: a staff or doctor account that has not set up two-factor "
                      "authentication yet (done at the first login on the website).", s.ErrorResponse),
-               429: ("too_many_requests: too many attempts from this address, or too many failures for this "
-                     "account from this address (or too many wrong codes for it); wait and retry.",
+               429: ("too_many_requests: too many attempts from this address, too many failures for this "
+                     "account from this address, too many wrong passwords for this account from clients it "
+                     "has not signed in on (a client keeps the `known_device` cookie of an earlier sign-in), "
+                     "or too many wrong codes for it; wait the `Retry-After` seconds and retry.",
                      s.ErrorResponse)},
               body=s.LoginRequest),
     Operation("/api/session", "delete", "logout", "Sign out", "session", ANY_ROLE,

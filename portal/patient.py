@@ -54,7 +54,8 @@ def parse_start_at(value: str) -> datetime | None:
     return instant if instant.utcoffset() is not None else None
 
 
-def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, **day_args) -> dict:
+def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, chosen_value: str | None = None,
+                **day_args) -> dict:
     """The strip of coming days with their free counts, and the chosen day's free times by part of day."""
     service = booking_service()
     first_day, last_bookable = service.bookable_days()
@@ -64,17 +65,28 @@ def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, **
     by_day = {first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)}
     for slot in free:
         by_day.setdefault(service.local_day(slot.start_at), []).append(slot)
+    chosen = parse_start_at(chosen_value) if chosen_value else None
     try:
         day = date.fromisoformat(requested_day) if requested_day else None
     except ValueError:
         day = None
+    if day is None and chosen is not None:
+        try:
+            day = service.local_day(chosen)
+        except OverflowError:  # a time at the calendar's ends (refused by the service): no day of its own
+            chosen = None
     if day not in by_day:
         day = next((d for d, day_slots in by_day.items() if day_slots), first_day)
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
     for slot in by_day.get(day, []):
         groups[timefmt.part_of_day(slot.start_at, tz)].append(slot)
     return {"doctor": doctor, "days": by_day, "day": day, "day_endpoint": day_endpoint, "day_args": day_args,
-            "groups": {name: group for name, group in groups.items() if group}}
+            "groups": {name: group for name, group in groups.items() if group},
+            "bookable": any(by_day.values()),
+            "chosen": chosen if any(slot.start_at == chosen for slot in by_day.get(day, [])) else None,
+            # Slots starting before this are inside the online change/cancel cut-off: say so before booking.
+            "late_from": utcnow() + service.policy.cancellation_cutoff,
+            "cutoff_hours": service.policy.cutoff_hours}
 
 
 @bp.route("/doctors")
@@ -89,7 +101,7 @@ def doctors():
     first_day, last_day = service.bookable_days()
     next_available = service.next_free_slots(shown, first_day, last_day)
     return render_template("patient/doctors.html", doctors=shown, specialties=specialties,
-                           specialty=specialty, next_available=next_available)
+                           specialty=specialty, next_available=next_available, last_day=last_day)
 
 
 @bp.route("/doctors/<int:doctor_id>")
@@ -112,7 +124,7 @@ def book(doctor_id: int):
         flash("Your appointment is booked.", "success")
         return redirect(url_for("patient.appointment", appointment_id=appointment.id, booked=1))
     # Fresh slots, same doctor and day: whatever changed is visible at once.
-    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", doctor_id=doctor.id)
+    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", form.start_at.data, doctor_id=doctor.id)
     return render_template("patient/book.html", form=form, **picker), status
 
 
@@ -160,24 +172,32 @@ def appointments():
 @allow(Role.PATIENT)
 def appointment(appointment_id: int):
     appointment = _own_appointment(appointment_id)
-    return render_template("patient/appointment.html", appointment=appointment, service=booking_service(),
+    service = booking_service()
+    return render_template("patient/appointment.html", appointment=appointment, service=service,
                            now=utcnow(), just_booked=request.args.get("booked") == "1",
-                           confirm_form=ConfirmForm())
+                           cancelled_by_clinic=appointment.cancelled_by_clinic,
+                           cutoff_hours=service.policy.cutoff_hours, confirm_form=ConfirmForm())
 
 
 @bp.route("/appointments/<int:appointment_id>/calendar.ics")
 @allow(Role.PATIENT)
 def appointment_calendar(appointment_id: int):
     appointment = _own_appointment(appointment_id)
-    body = calendar_file.appointment_ics(appointment, current_app.config["CLINIC"])
+    body = calendar_file.appointment_ics(appointment, current_app.config["CLINIC"],
+                                         cancelled=appointment.status is AppointmentStatus.CANCELLED)
     return Response(body, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"'})
 
 
-@bp.route("/appointments/<int:appointment_id>/cancel", methods=["POST"])
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 @allow(Role.PATIENT)
 def cancel(appointment_id: int):
+    """GET asks first, naming the appointment; the POST from that page cancels it."""
     appointment = _own_appointment(appointment_id)
+    if request.method == "GET":
+        if not appointment.is_booked:
+            return redirect(url_for("patient.appointment", appointment_id=appointment.id))
+        return render_template("patient/cancel.html", appointment=appointment, confirm_form=ConfirmForm())
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -202,6 +222,6 @@ def reschedule(appointment_id: int):
         if moved is not None:
             flash("Your appointment has been moved.", "success")
             return redirect(url_for("patient.appointment", appointment_id=appointment.id))
-    picker = slot_picker(appointment.doctor, request.values.get("day"), "patient.reschedule",
+    picker = slot_picker(appointment.doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
                          appointment_id=appointment.id)
     return render_template("patient/reschedule.html", form=form, appointment=appointment, **picker), status

@@ -1,5 +1,5 @@
-"""Emails about the account itself: the password reset link, the registration email, and "your
-email address was changed".
+"""Emails about the account itself: the password reset link, the registration email, "your
+email address was changed", and "someone keeps failing to sign in to your account".
 
 They leave through the app's email path, the reminder backend's mailer (SES in AWS mode,
 SMTP or the local mail folder otherwise), and only after the change that asks for them is
@@ -13,13 +13,17 @@ committed:
   a link to finish registering or "you already have an account". The link's token is made by
   the relay just before it sends it, so no live token ever sits in the outbox; a failed send
   is retried with the outbox's backoff, and the token made for it is rolled back with it.
-* "Your email address was changed" is sent right after the request's commit
-  (:func:`send_email_changed`): it follows a change made by a signed-in user and tells nothing
-  to anyone else. A failed send is logged without the address and reported to the caller.
+* "Your email address was changed" (:func:`send_email_changed`) and "someone keeps failing to
+  sign in" (:func:`send_failed_sign_ins`, carebook/sign_in_alerts.py) are sent right after the
+  request's commit: they answer no question about an address (the first follows a change made
+  by a signed-in user, the second goes to the owner whatever the address asked for), so they
+  need not wait for the relay. A failed send is logged without the address and reported to
+  the caller.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from email.utils import formataddr
 
 from flask import Flask, render_template
@@ -119,15 +123,41 @@ def _deliver_registration(app: Flask, session: Session, registration_id: int | N
 # --------------------------------------------------------------------------- sent after the request's commit
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who an account email is for, read before the request's objects are gone."""
+
+    user_id: int
+    first_name: str
+    email: str
+
+    @classmethod
+    def of(cls, user: User) -> Recipient:
+        return cls(user.id, user.first_name, user.email)
+
+
 def send_email_changed(app: Flask, user: User, previous_email: str) -> bool:
     """Tell the previous address, so that its owner notices a change they did not make."""
     clinic = app.config["CLINIC"]
-    message = _message(app, user.first_name, previous_email, "email_changed",
-                       f"Your email address at {clinic.name} was changed", new_email=user.email)
+    return _send(app, Recipient.of(user), previous_email, "email_changed",
+                 f"Your email address at {clinic.name} was changed", new_email=user.email)
+
+
+def send_failed_sign_ins(app: Flask, recipient: Recipient, failures: int, minutes: int) -> bool:
+    """Tell the owner that someone keeps failing to sign in to their account (carebook/sign_in_alerts.py)."""
+    clinic = app.config["CLINIC"]
+    return _send(app, recipient, recipient.email, "failed_sign_ins",
+                 f"Failed sign-ins to your account at {clinic.name}", failures=failures, minutes=minutes,
+                 forgot_url=app.config["BASE_URL"].rstrip("/") + FORGOT_PASSWORD_PATH)
+
+
+def _send(app: Flask, user: Recipient, recipient: str, template: str, subject: str, **context) -> bool:
+    """Send now; a failed send is logged (without the address) and reported as False."""
+    message = _message(app, user.first_name, recipient, template, subject, **context)
     try:
         _mailer(app).send(message)
     except Exception as error:  # any transport failure (SES, SMTP, disk)
-        logger.error("email_changed email for user %s not sent: %s", user.id, type(error).__name__)
+        logger.error("%s email for user %s not sent: %s", template, user.user_id, type(error).__name__)
         return False
     return True
 

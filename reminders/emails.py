@@ -45,8 +45,14 @@ def snapshot(app: Flask, kind: OutboxKind, appointment: Appointment, previous_st
     clinic: ClinicSettings = app.config["CLINIC"]
     user = appointment.patient.user
     cancelled = kind is OutboxKind.SEND_CANCELLATION
+    by_clinic = cancelled and appointment.cancelled_by_clinic
     return {
         "first_name": user.first_name,
+        # A cancellation by the clinic tells the patient why (the reason staff or the doctor gave
+        # for the patient to read) and where the doctor's next free times are.
+        "cancelled_by_clinic": by_clinic,
+        "cancellation_reason": appointment.cancellation_reason if by_clinic else "",
+        "doctor_url": _doctor_url(app, appointment.doctor_id) if by_clinic else None,
         "email": user.email,
         "doctor_name": appointment.doctor.name,
         "start_at": appointment.start_at.isoformat(),
@@ -75,6 +81,9 @@ def render(app: Flask, kind: OutboxKind, data: dict[str, Any], sender_address: s
         "clinic": clinic,
         "manage_url": link,
         "book_url": _book_url(app),
+        "cancelled_by_clinic": bool(data.get("cancelled_by_clinic")),
+        "cancellation_reason": data.get("cancellation_reason") or "",
+        "doctor_url": data.get("doctor_url"),
         "subject": SUBJECTS[kind].format(when=when),
     }
     method = "CANCEL" if kind is OutboxKind.SEND_CANCELLATION else "PUBLISH"
@@ -90,8 +99,17 @@ def render(app: Flask, kind: OutboxKind, data: dict[str, Any], sender_address: s
 
 
 def _book_url(app: Flask) -> str:
+    return _portal_url(app, "patient.doctors", {}, "/doctors")
+
+
+def _doctor_url(app: Flask, doctor_id: int) -> str:
+    return _portal_url(app, "patient.doctor", {"doctor_id": doctor_id}, f"/doctors/{doctor_id}")
+
+
+def _portal_url(app: Flask, endpoint: str, values: dict[str, Any], fallback: str) -> str:
+    """An absolute link into the portal (the fallback path where the portal is not mounted, as in the relay's tests)."""
     base = app.config["BASE_URL"].rstrip("/")
     try:
-        return base + app.url_map.bind("localhost").build("patient.doctors")
+        return base + app.url_map.bind("localhost").build(endpoint, values)
     except BuildError:
-        return base + "/doctors"
+        return base + fallback

@@ -43,6 +43,7 @@ from carebook.clock import utcnow
 from carebook.extensions import db
 from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
+from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
 from reminders import account_mail, emails
 from reminders.backends import local
 from reminders.planning import desired_reminder, schedule_name
@@ -170,6 +171,8 @@ def _relay_batch(app: Flask, session: Session, token: str, rows: list[OutboxMess
 def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, result: RelayResult) -> None:
     """Act on one claimed row and record the outcome (flushed: the caller commits)."""
     row_id, kind, attempts, appointment_id = row.id, row.kind, row.attempts, row.appointment_id
+    # The last email to an erased patient: once it is sent (or given up), nothing may keep their address.
+    erase = {"payload": ERASED_PAYLOAD} if (row.payload or {}).get(ERASE_AFTER_SENDING) else {}
     try:
         outcome = act(app, row)
     except Exception as error:
@@ -178,7 +181,7 @@ def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, res
         attempts += 1
         if isinstance(error, PERMANENT_ERRORS) or attempts >= MAX_ATTEMPTS:
             _finish(session, row_id, token, status=OutboxStatus.DEAD, attempts=attempts, last_error=detail,
-                    processed_at=utcnow())
+                    processed_at=utcnow(), **erase)
             result.dead += 1
             logger.error("outbox row %s (%s) is dead after %s attempts: %s", row_id, kind.value, attempts, detail)
         else:
@@ -188,7 +191,7 @@ def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, res
             logger.warning("outbox row %s (%s) failed (attempt %s), will retry: %s",
                            row_id, kind.value, attempts, detail)
         return
-    if not _finish(session, row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error=""):
+    if not _finish(session, row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error="", **erase):
         logger.warning("outbox row %s: claim ran out before it was marked done", row_id)
     result.done += 1
     about = f"appointment {appointment_id}" if appointment_id is not None else f"outbox row {row_id}"

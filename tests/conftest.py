@@ -335,6 +335,8 @@ def _checkout(database: ThrowAwayDatabase) -> Flask:
     if database.shared_app is None:
         database.shared_app = _build_app(database.url, database.instance)
     app = database.shared_app
+    # Flask-Limiter keeps the first key prefix it was ever given; a test's own (tests/redis_server.py) must not stick.
+    limiter._key_prefix = app.config.get("RATELIMIT_KEY_PREFIX", "")
     limiter.init_app(app)  # fresh counters; and apps made since (another test's) may have reconfigured it
     kept_slots = app.extensions.get("slot_cache")
     if kept_slots is not None:

@@ -38,6 +38,8 @@ EXPECTED = {
     "account.enable_two_factor": SIGNED_IN,
     "account.disable_two_factor": SIGNED_IN,
     "account.renew_recovery_codes": SIGNED_IN,
+    "account.data": {PATIENT},
+    "account.data_json": {PATIENT},
     "patient.doctors": {PATIENT},
     "patient.doctor": {PATIENT},
     "patient.book": {PATIENT},

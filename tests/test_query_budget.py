@@ -240,3 +240,24 @@ def test_the_admin_appointment_list_costs_the_same_for_one_row_or_a_page_full(ap
     db.session.commit()
     many = statements_for(count_statements, lambda: client.get("/admin/appointments/"))
     assert one == many
+
+
+# -- the staff console's audit log ------------------------------------------------------------------
+
+
+def test_the_audit_log_names_its_records_at_the_same_cost_for_one_entry_or_a_page_full(app, client, count_statements):
+    staff = make_staff()
+    doctor = make_doctor(name="Dr Audit")
+    patients = [make_patient(name=f"Audit Patient {n}") for n in range(5)]
+    db.session.commit()
+    service = booking_service()
+    service.book(audit.Actor(staff, "admin"), doctor=doctor, patient=patients[0], start_at=local(WEEKDAYS[0], 9))
+    db.session.commit()
+    sign_in(client, staff)
+    one = statements_for(count_statements, lambda: client.get("/admin/audit/?flt0_action_contains=appointment"))
+    for n, patient in enumerate(patients[1:], start=1):
+        service.book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                     start_at=local(WEEKDAYS[1], 9 + n))
+    db.session.commit()
+    many = statements_for(count_statements, lambda: client.get("/admin/audit/?flt0_action_contains=appointment"))
+    assert one == many

@@ -78,6 +78,7 @@ def server_environment(database_url: str, instance: Path) -> dict:
     bench_env = {
         "CAREBOOK_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),  # 64 characters, new every run
+        "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
         "DATABASE_URL": database_url,
         "CAREBOOK_INSTANCE_PATH": str(instance),
         "CLINIC_TIMEZONE": TIMEZONE,

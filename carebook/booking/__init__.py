@@ -10,7 +10,7 @@
 """
 from carebook.booking.errors import (BookingError, CancellationTooLate, DoctorInactive, InThePast, NotBooked,
                                      NotStartedYet, OutsideAvailability, OutsideBookingWindow, PatientBusy,
-                                     SlotTaken)
+                                     PatientErased, SlotTaken)
 from carebook.booking.free_slots import SlotFinder
 from carebook.booking.queries import MAX_APPOINTMENT_LENGTH
 from carebook.booking.service import BookingService
@@ -18,6 +18,7 @@ from carebook.booking.signals import appointment_changed
 
 __all__ = [
     "BookingError", "BookingService", "CancellationTooLate", "DoctorInactive", "InThePast", "MAX_APPOINTMENT_LENGTH",
-    "NotBooked", "NotStartedYet", "OutsideAvailability", "OutsideBookingWindow", "PatientBusy", "SlotFinder",
+    "NotBooked", "NotStartedYet", "OutsideAvailability", "OutsideBookingWindow", "PatientBusy", "PatientErased",
+    "SlotFinder",
     "SlotTaken", "appointment_changed",
 ]

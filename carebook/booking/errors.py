@@ -51,3 +51,7 @@ class NotBooked(BookingError):
 
 class NotStartedYet(BookingError):
     code, message = "not_started_yet", "An appointment can be marked completed or no-show only once it has started."
+
+
+class PatientErased(BookingError):
+    code, message = "patient_erased", "This patient's data were erased at their request: they cannot be booked."

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session
 
-from carebook import audit, slots
+from carebook import audit, calendar_limits, slots
 from carebook.booking.constraints import overlap_error
 from carebook.booking.errors import (CancellationTooLate, DoctorInactive, InThePast, NotBooked, NotStartedYet,
-                                     OutsideAvailability, OutsideBookingWindow, SlotTaken)
+                                     OutsideAvailability, OutsideBookingWindow, PatientErased, SlotTaken)
 from carebook.booking.free_slots import ONE_DAY, SlotFinder
 from carebook.booking.signals import appointment_changed
 from carebook.clock import utcnow
@@ -44,6 +44,7 @@ class BookingService(SlotFinder):
         books a time outside the doctor's hours; it never allows an overlap.
         """
         start_at = _as_utc(start_at)
+        self._check_patient(patient)
         self._lock_doctor(doctor)
         end_at = self._check_bookable(doctor, start_at, allow_outside_hours=allow_outside_hours)
         appointment = Appointment(doctor=doctor, patient=patient, start_at=start_at, end_at=end_at,
@@ -74,6 +75,7 @@ class BookingService(SlotFinder):
                                       exclude_appointment_id=appointment.id)
         appointment.start_at, appointment.end_at = new_start_at, end_at
         appointment.needs_attention = False
+        appointment.calendar_sequence += 1
         self._flush_checking_overlaps()
         self._record(actor, "rescheduled", appointment, previous_start_at=previous_start_at,
                      start_at=new_start_at.isoformat(), end_at=end_at.isoformat(),
@@ -94,6 +96,7 @@ class BookingService(SlotFinder):
         appointment.cancelled_at = utcnow()
         appointment.cancelled_by_id = actor.user_id
         appointment.cancellation_reason = reason.strip()
+        appointment.calendar_sequence += 1
         self.session.flush()
         self._record(actor, "cancelled", appointment, start_at=appointment.start_at.isoformat())
         return appointment
@@ -172,6 +175,18 @@ class BookingService(SlotFinder):
             return
         self.lock_doctor(doctor.id)
 
+    def _check_patient(self, patient: Patient) -> None:
+        """Refuse a patient who has been erased, as of now.
+
+        The patient's row is read under a share lock (before the doctor's: the erasure takes
+        the patient's row first too, then cancels through this service), so an erasure and a
+        booking of the same patient never both go through: one waits for the other.
+        """
+        current = self.session.scalar(
+            select(Patient.erased_at).where(Patient.id == patient.id).with_for_update(read=True, of=Patient))
+        if current is not None:
+            raise PatientErased()
+
     def _transaction(self):
         """The session's current (outermost) transaction: row locks last exactly as long as it."""
         session = self.session() if isinstance(self.session, scoped_session) else self.session
@@ -185,6 +200,9 @@ class BookingService(SlotFinder):
             raise DoctorInactive()
         if start_at <= now:
             raise InThePast()
+        if not calendar_limits.instant_in_span(start_at):
+            # Even staff booking outside the hours: the checks below shift the time by a day or so.
+            raise OutsideBookingWindow()
         if allow_outside_hours:
             return self._check_free(doctor, start_at, exclude_appointment_id)
         if not (now + self.policy.minimum_notice <= start_at <= now + self.policy.booking_horizon):
@@ -247,4 +265,8 @@ class BookingService(SlotFinder):
 def _as_utc(instant: datetime) -> datetime:
     if instant.utcoffset() is None:
         raise ValueError("booking times must be timezone-aware")
-    return instant.astimezone(timezone.utc)
+    try:
+        return instant.astimezone(timezone.utc)
+    except OverflowError:
+        # Beyond either end of the calendar in UTC (9999-12-31T12:00-12:00, 0001-01-01T00:00+14:00).
+        raise (InThePast() if instant.year == 1 else OutsideBookingWindow()) from None

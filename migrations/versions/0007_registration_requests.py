@@ -10,7 +10,7 @@ PostgreSQL changes the outbox's column and CHECK constraint in place; SQLite, wh
 alter either, copies the table (batch mode, from the table as it is to be).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0004'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

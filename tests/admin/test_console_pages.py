@@ -106,6 +106,17 @@ def test_the_audit_log_shows_who_did_what_from_where(app, staff_client, staff):
     assert "Tue 2 Jun, 10:00" in page  # the booked time, in clinic time
 
 
+def test_the_audit_log_names_the_records_instead_of_showing_their_ids(app, staff_client):
+    doctor, patient = make_doctor(name="Dr Ada Okafor"), make_patient(name="Pia Named")
+    db.session.commit()
+    appointment = book(doctor, patient, local(TUESDAY, 10))
+    page = staff_client.get("/admin/audit/", query_string={"flt0_action_contains": "appointment.booked"})
+    text = page.get_data(as_text=True)
+    assert f'href="/admin/appointments/{appointment.id}/">Tue 2 Jun, 10:00 · Pia Named with Dr Ada Okafor</a>' in text
+    assert "doctor: Dr Ada Okafor" in text and "patient: Pia Named" in text
+    assert f"doctor_id: {doctor.id}" not in text and f"patient_id: {patient.id}" not in text
+
+
 def test_the_audit_log_cannot_be_changed_from_the_console(app, staff_client):
     make_patient()
     db.session.commit()

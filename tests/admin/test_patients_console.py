@@ -100,10 +100,21 @@ def test_a_patients_login_can_be_deactivated_but_not_the_patient_deleted(app, st
     assert db.session.get(Patient, patient.id).user.is_active is False
 
 
-def test_the_deactivate_action_disables_the_selected_logins(app, staff_client):
+def test_the_deactivate_action_asks_first_naming_the_selected_patients(app, staff_client):
+    chosen, other = make_patient(name="Chosen One"), make_patient(name="Other One")
+    db.session.commit()
+    response = staff_client.submit("/admin/patients/action/", {"action": "deactivate", "rowid": [chosen.id]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Deactivate 1 login?" in page
+    assert "Chosen One" in page and "Other One" not in page
+    db.session.expire_all()
+    assert chosen.user.is_active is True
+
+
+def test_the_deactivate_action_disables_the_selected_logins_once_confirmed(app, staff_client):
     chosen, other = make_patient(), make_patient()
     db.session.commit()
-    staff_client.submit("/admin/patients/action/", {"action": "deactivate", "rowid": [chosen.id]})
+    staff_client.submit("/admin/patients/action/", {"action": "deactivate", "rowid": [chosen.id], "confirmed": "1"})
     db.session.expire_all()
     assert chosen.user.is_active is False and other.user.is_active is True
 

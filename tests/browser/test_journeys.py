@@ -16,6 +16,7 @@ from carebook import audit, totp
 from carebook.extensions import db
 from carebook.services import booking_service
 from tests import mailbox
+from tests.browser.accessibility import SIZES
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, TOTP_SECRET, make_doctor, make_patient, make_staff
 
@@ -36,10 +37,11 @@ def log_in_with_code(page, base_url: str, email: str) -> None:
     page.get_by_role("button", name="Continue").click()
 
 
-def test_new_patient_registers_logs_in_books_reschedules_and_cancels(app, live_server, new_page):
+@pytest.mark.parametrize("size", SIZES)
+def test_new_patient_registers_logs_in_books_reschedules_and_cancels(app, live_server, new_page, size):
     make_doctor(name="Dr Grace Hopper", specialty="General practice")
     db.session.commit()
-    page = new_page()
+    page = new_page(viewport=SIZES[size])
 
     page.goto(f"{live_server}/register")
     page.get_by_label("Full name").fill("Nina Newcomer")
@@ -69,14 +71,17 @@ def test_new_patient_registers_logs_in_books_reschedules_and_cancels(app, live_s
     expect(page.get_by_role("heading", name="Booked: Tue 2 Jun, 10:00")).to_be_visible()
 
     page.get_by_role("link", name="My appointments", exact=True).click()
-    expect(page.get_by_role("link", name="Tue 2 Jun, 10:00")).to_be_visible()
+    expect(page.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
     page.get_by_role("link", name="Reschedule").click()
     page.get_by_role("link", name=re.compile(r"Wed 3 Jun")).click()
     page.locator("label.slot", has_text="14:30").click()
     page.get_by_role("button", name="Move to this time").click()
     expect(page.get_by_role("heading", name="Wed 3 Jun, 14:30")).to_be_visible()
 
-    page.get_by_role("button", name=re.compile("^Cancel")).click()
+    page.get_by_role("link", name=re.compile("^Cancel")).click()
+    expect(page.get_by_role("heading", name="Cancel your appointment?")).to_be_visible()
+    expect(page.get_by_text("Wed 3 Jun, 14:30 BST")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Yes, cancel")).click()
     expect(page.get_by_text("Your appointment has been cancelled.")).to_be_visible()
     expect(page.get_by_text("No upcoming appointments")).to_be_visible()
 
@@ -103,12 +108,13 @@ def test_two_patients_pick_the_same_slot_and_the_second_sees_it_gone(app, live_s
     expect(second.locator("label.slot", has_text="10:00")).to_have_count(0)
 
 
-def test_a_doctor_logs_in_with_two_factor_changes_hours_and_a_patient_sees_them(app, live_server, new_page):
+@pytest.mark.parametrize("size", SIZES)
+def test_a_doctor_logs_in_with_two_factor_changes_hours_and_a_patient_sees_them(app, live_server, new_page, size):
     doctor = make_doctor(name="Dr Grace Hopper")
     patient = make_patient(name="Pat Browser")
     db.session.commit()
 
-    page = new_page()
+    page = new_page(viewport=SIZES[size])
     log_in_with_code(page, live_server, doctor.user.email)
     expect(page.get_by_role("heading", name=re.compile("Monday 1 June 2026"))).to_be_visible()
     page.get_by_role("link", name="Weekly hours").click()
@@ -117,7 +123,7 @@ def test_a_doctor_logs_in_with_two_factor_changes_hours_and_a_patient_sees_them(
     page.get_by_role("button", name="Save weekly hours").click()
     expect(page.get_by_text("Saved: weekly hours from Mon 1 Jun")).to_be_visible()
 
-    other = new_page()
+    other = new_page(viewport=SIZES[size])
     log_in(other, live_server, patient.user.email)
     other.goto(f"{live_server}/doctors/{doctor.id}?day=2026-06-02")
     expect(other.get_by_role("heading", name="Tuesday 2 June 2026")).to_be_visible()
@@ -125,7 +131,8 @@ def test_a_doctor_logs_in_with_two_factor_changes_hours_and_a_patient_sees_them(
     expect(other.locator("label.slot").first).to_have_text("14:00")
 
 
-def test_staff_log_in_with_two_factor_book_a_phone_appointment_and_cancel_another(app, live_server, new_page):
+@pytest.mark.parametrize("size", SIZES)
+def test_staff_log_in_with_two_factor_book_a_phone_appointment_and_cancel_another(app, live_server, new_page, size):
     doctor = make_doctor(name="Dr Grace Hopper", specialty="General practice")
     staff = make_staff(name="Fran Frontdesk")
     caller = make_patient(name="Nina Newcomer", phone="07700 900321")
@@ -134,7 +141,7 @@ def test_staff_log_in_with_two_factor_book_a_phone_appointment_and_cancel_anothe
                                     start_at=TUESDAY_11, reason="Follow-up")
     db.session.commit()
 
-    desk = new_page()
+    desk = new_page(viewport=SIZES[size])
     log_in_with_code(desk, live_server, staff.email)
     expect(desk.get_by_role("link", name="Book an appointment")).to_be_visible()
     desk.get_by_role("link", name="Book an appointment").click()
@@ -156,10 +163,10 @@ def test_staff_log_in_with_two_factor_book_a_phone_appointment_and_cancel_anothe
     expect(desk.locator(".alert-success", has_text="Cancelled the appointment")).to_be_visible()
     expect(desk.get_by_role("heading", name="Details Cancelled")).to_be_visible()
 
-    portal = new_page()
+    portal = new_page(viewport=SIZES[size])
     log_in(portal, live_server, caller.user.email)
     portal.get_by_role("link", name="My appointments", exact=True).click()
-    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00")).to_be_visible()
+    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
 
 
 def test_a_new_staff_member_enrols_in_two_factor_at_the_first_login(app, live_server, new_page):

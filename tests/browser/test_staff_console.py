@@ -38,5 +38,5 @@ def test_staff_book_a_phone_appointment_that_the_patient_then_sees(app, live_ser
     portal = new_page()  # another browser context: the patient's own cookies
     log_in(portal, live_server, patient.user.email)
     portal.get_by_role("link", name="My appointments", exact=True).click()
-    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00")).to_be_visible()
+    expect(portal.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
     expect(portal.get_by_text("with Dr Grace Hopper")).to_be_visible()

@@ -18,10 +18,12 @@ def test_authenticate_rehashes_a_password_stored_with_old_parameters(app):
 def test_password_change_ends_every_session(app):
     patient = make_patient()
     first, second = accounts.start_session(db.session, patient.user), accounts.start_session(db.session, patient.user)
+    # The cookie carries the token; the session is found by it until the password changes.
+    assert accounts.load_session(db.session, first.token) is first
     accounts.set_password(db.session, SYSTEM, patient.user, "a brand new passphrase")
     db.session.expire_all()
-    assert accounts.load_session(db.session, first.id) is None
-    assert accounts.load_session(db.session, second.id) is None
+    assert accounts.load_session(db.session, first.token) is None
+    assert accounts.load_session(db.session, second.token) is None
 
 
 def test_password_change_checks_the_rules(app):

@@ -120,6 +120,42 @@ def test_an_email_address_in_a_message_or_an_error_is_masked(app, client, log_li
     assert error["exception"]["type"] == "RuntimeError" and error["request_id"]
 
 
+CLIENT_ADDRESS = "203.0.113.77"
+
+
+@pytest.mark.own_app  # adds a route
+def test_an_ip_address_in_a_message_or_an_error_is_masked(app, client, log_lines):
+    @public
+    def failing():
+        app.logger.warning("from %s and %s", CLIENT_ADDRESS, "2001:db8::7")
+        raise RuntimeError(f"peer {CLIENT_ADDRESS}:5432 went away")
+
+    app.add_url_rule("/test-failing", "test_failing", failing)
+    assert client.get("/test-failing").status_code == 500
+    text = "\n".join(json.dumps(line) for line in log_lines())
+    assert CLIENT_ADDRESS not in text and "2001:db8::7" not in text and "[address]" in text
+
+
+@pytest.mark.parametrize("message", ["at 07:00:00 on 2026-06-01", "version 1.2.3", "ratio 3:2", "1.2.3.4.5"])
+def test_times_and_version_numbers_are_not_taken_for_addresses(message):
+    assert logging_setup.redact(message) == message
+
+
+def test_a_breached_throttle_is_logged_with_a_pseudonym_not_the_client_address(app, client, log_lines):
+    from tests.factories import make_patient
+
+    patient = make_patient(email=EMAIL)
+    db.session.commit()
+    address = {"REMOTE_ADDR": CLIENT_ADDRESS}
+    for _ in range(5):
+        client.submit("/login", {"email": EMAIL, "password": "wrong wrong wrong"}, environ_base=address)
+    assert client.submit("/login", {"email": EMAIL, "password": PASSWORD}, environ_base=address).status_code == 429
+    lines = [line["message"] for line in log_lines() if "exceeded" in line["message"]]
+    assert lines and all("address:" in line and "account:" in line for line in lines)
+    text = "\n".join(json.dumps(line) for line in log_lines())
+    assert CLIENT_ADDRESS not in text and EMAIL not in text and patient.user.email not in text
+
+
 def test_production_errors_do_not_carry_the_statements_parameters():
     from carebook.database import database_config
 

@@ -219,7 +219,8 @@ def migrated_database():
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
         env = {**os.environ, **image_env(), **STACK_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-               "CAREBOOK_INSTANCE_PATH": "/tmp/carebook-deploy-test", "PYTHONPATH": str(ROOT)}
+               "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32), "CAREBOOK_INSTANCE_PATH": "/tmp/carebook-deploy-test",
+               "PYTHONPATH": str(ROOT)}
         # The deployment's migration step, as the one-off task runs it.
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=120)
@@ -248,7 +249,7 @@ def get(url: str, headers: dict | None = None):
 def server(migrated_database, tmp_path_factory):
     port = free_port()
     env = {**os.environ, **image_env(), **STACK_SETTINGS, "DATABASE_URL": migrated_database,
-           "SECRET_KEY": secrets.token_hex(32),
+           "SECRET_KEY": secrets.token_hex(32), "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
            "CAREBOOK_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "GUNICORN_WORKERS": "2", "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("STATIC_MANIFEST", None)

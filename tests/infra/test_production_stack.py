@@ -72,12 +72,25 @@ def test_secrets_come_from_secrets_manager_never_from_plain_environment(resource
     for name in ("WebTaskDefinition", "MigrationTaskDefinition", "RelayTaskDefinition"):
         definition = container(resources, name)
         secrets = {secret["Name"]: secret["ValueFrom"] for secret in definition["Secrets"]}
-        assert secrets == {"SECRET_KEY": {"Ref": "AppSecretKey"}, "DATABASE_URL": {"Ref": "DatabaseUrl"}}
+        assert secrets == {"SECRET_KEY": {"Ref": "AppSecretKey"}, "DATABASE_URL": {"Ref": "DatabaseUrl"},
+                           "SECRETS_ENCRYPTION_KEYS": {"Ref": "SecretsEncryptionKeys"}}
         plain = {variable["Name"] for variable in definition["Environment"]}
-        assert not plain & {"SECRET_KEY", "DATABASE_URL"}
+        assert not plain & {"SECRET_KEY", "DATABASE_URL", "SECRETS_ENCRYPTION_KEYS"}
         assert not [v for v in plain if re.search("PASSWORD|SECRET", v)]
-    for name in ("AppSecretKey", "DatabaseCredentials", "DatabaseUrl"):
+    for name in ("AppSecretKey", "SecretsEncryptionKeys", "DatabaseCredentials", "DatabaseUrl"):
         assert resources[name]["Type"] == "AWS::SecretsManager::Secret"
+
+
+def test_the_encryption_keys_reach_the_tasks_are_kept_and_hold_no_comma(resources):
+    """Production does not start without them, and losing them loses every authenticator key in the database."""
+    keys = resources["SecretsEncryptionKeys"]
+    assert keys["DeletionPolicy"] == "Retain" and keys["UpdateReplacePolicy"] == "Retain"
+    generated = keys["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True  # the list's separator
+    [statement] = resources["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {"Ref": "SecretsEncryptionKeys"} in statement["Resource"]
+    task_role = str(resources["TaskRole"])
+    assert "SecretsEncryptionKeys" not in task_role  # only ECS reads it, at start, as for SECRET_KEY
 
 
 def test_every_environment_variable_the_stack_sets_is_one_the_app_reads(resources):

@@ -1,6 +1,7 @@
 """The doctor's calendar through HTTP: pages, editing hours, confirming, access, outcomes."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
@@ -72,6 +73,23 @@ def week_columns(page: str) -> dict[str, list[str]]:
     return {day: re.findall(r'<li class="piece ([^"]+)"', body) for day, body in sections}
 
 
+def month_cell(page: str, day: str) -> str:
+    """What the month overview's link for ``day`` is named (read out), with the words it shows after a "|"."""
+    cell = re.search(rf'<a aria-label="([^"]*)" href="/doctor/week\?week={day}">(.*?)</a>', page, re.S)
+    return html.unescape(cell.group(1)) + " | " + " ".join(re.sub(r"<[^>]+>", " ", cell.group(2)).split())
+
+
+def section_of(page: str, day: str) -> str:
+    """The week page's day column of ``day``, as HTML."""
+    return re.search(rf'<section class="week-day[^"]*" aria-labelledby="day-{day}">(.*?)</section>', page, re.S).group(1)
+
+
+def set_length(client, minutes: int) -> None:
+    response = client.submit("/doctor/hours/length", {"length-appointment_minutes": str(minutes),
+                                                      "length-buffer_minutes": "0"})
+    assert response.status_code == 302
+
+
 def confirmation_token(page: str) -> str:
     return re.search(r'name="change" type="hidden" value="([^"]+)"', page).group(1)
 
@@ -140,6 +158,74 @@ def test_the_week_is_shown_in_clinic_time_across_the_clock_change(as_doctor, doc
     book(doctor, patient, datetime(2026, 3, 30, 8, 0, tzinfo=UTC))  # 09:00 BST
     page = text(as_doctor.get("/doctor/week?week=2026-03-30"))
     assert "09:00–09:30" in page and "Hours 09:00–17:00" in page
+
+
+def test_a_15_minute_appointment_shows_its_time_and_patient_in_a_block_of_its_own(as_doctor, doctor, patient):
+    set_length(as_doctor, 15)
+    first = book(doctor, patient, at(date(2026, 6, 2), 9), reason="Sore knee")
+    book(doctor, make_patient(name="Maximilian Featherstonehaugh-Smythe"), at(date(2026, 6, 2), 9, 15))
+    page = text(as_doctor.get("/doctor/week"))
+    assert 'class="week-grid hours-10"' in page
+    assert week_columns(page)["2026-06-02"][:4] == ["u12 closed", "u3 appointments compact", "u3 appointments compact",
+                                                   "u48 working"]
+    blocks = re.findall(r'<li class="piece u3 appointments compact">(.*?)</li>', page, re.S)
+    assert f'href="/doctor/appointments/{first.id}"' in blocks[0]
+    assert '<span class="appointment-time">09:00–09:15</span>' in blocks[0]
+    assert '<span class="appointment-patient">Alice Patient</span>' in blocks[0]
+    assert '<span class="appointment-reason">Sore knee</span>' in blocks[0]  # read out; shown on phones
+    assert '<span class="appointment-patient">Maximilian Featherstonehaugh-Smythe</span>' in blocks[1]
+
+
+def test_the_month_says_which_days_are_off_part_off_or_have_one_off_hours(as_doctor, doctor, patient):
+    book(doctor, patient, at(date(2026, 6, 2), 10))
+    add_time_off(doctor, at(date(2026, 6, 3), 12), at(date(2026, 6, 3), 14))
+    add_time_off(doctor, at(date(2026, 6, 15), 0), at(date(2026, 6, 20), 0))
+    db.session.add(DateOverride(doctor_id=doctor.id, on_date=date(2026, 6, 4), start_time=time(10), end_time=time(13)))
+    db.session.add(DateOverride(doctor_id=doctor.id, on_date=date(2026, 6, 12)))
+    db.session.commit()
+    page = text(as_doctor.get("/doctor/week"))
+    assert month_cell(page, "2026-06-01") == "1 June: no appointments | 1"
+    assert month_cell(page, "2026-06-02") == "2 June: 1 appointment | 2 1"
+    assert month_cell(page, "2026-06-03") == "3 June: no appointments, Part off: time off 12:00–14:00 | 3 Part off"
+    assert month_cell(page, "2026-06-04") == "4 June: no appointments, One-off: hours 10:00–13:00 | 4 One-off"
+    assert month_cell(page, "2026-06-06") == "6 June: no appointments, Off: not working | 6 Off"
+    assert month_cell(page, "2026-06-12") == ("12 June: no appointments, Off: not working, One-off: closed all day"
+                                                 " | 12 Off One-off")
+    assert month_cell(page, "2026-06-16") == "16 June: no appointments, Off: time off all day | 16 Off"
+    # The words show, each marked for its kind; a key explains them; the link's name gives the detail.
+    assert '<span class="month-mark part-off">Part off</span>' in page
+    assert re.search(r'class="month-legend.*Off</span> not working.*Part off</span> time off for part of the hours'
+                     r'.*One-off</span> hours changed for that date', page, re.S)
+
+
+def test_the_week_the_clocks_go_back_has_the_repeated_hour_twice_with_its_short_appointments(
+        as_doctor, doctor, patient):
+    set_length(as_doctor, 15)
+    clock.freeze(datetime(2026, 10, 1, 8, 0, tzinfo=UTC))
+    as_doctor.log_in_again()
+    sunday = date(2026, 10, 25)  # 02:00 BST becomes 01:00 GMT
+    db.session.add(DateOverride(doctor_id=doctor.id, on_date=sunday, start_time=time(0), end_time=time(3)))
+    db.session.commit()
+    for start_at in (datetime(2026, 10, 24, 23, 45, tzinfo=UTC), datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+                     datetime(2026, 10, 25, 0, 45, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+                     datetime(2026, 10, 25, 1, 15, tzinfo=UTC)):
+        book(doctor, patient, start_at)
+    page = text(as_doctor.get("/doctor/week?week=2026-10-25"))
+    assert "Week of Monday 19 October 2026" in page and 'class="week-grid hours-19"' in page
+    hours = re.findall(r'<span class="hour-label">([^<]+)</span>', page)
+    assert hours[:4] == ["00:00", "01:00 BST", "01:00 GMT", "02:00"] and hours[-1] == "17:00"
+    columns = week_columns(page)
+    assert columns["2026-10-25"] == ["u9 one-off", "u3 appointments compact", "u3 appointments compact", "u6 one-off",
+                                     "u3 appointments compact", "u3 appointments compact", "u3 appointments compact",
+                                     "u18 one-off", "u48 closed", "u48 closed", "u48 closed", "u36 closed"]
+    assert columns["2026-10-19"][:3] == ["u24 closed", "u12 no-such-time", "u48 closed"]
+    sunday_column = section_of(page, "2026-10-25")
+    assert re.findall(r'<span class="appointment-time">([^<]+)</span>', sunday_column) == [
+        "00:45–01:00 BST", "01:00 BST–01:15 BST", "01:45 BST–01:00 GMT", "01:00 GMT–01:15 GMT", "01:15 GMT–01:30 GMT"]
+    assert sunday_column.count('<span class="appointment-patient">Alice Patient</span>') == 5
+    assert "Clocks go back: 01:00–02:00 happens twice" in sunday_column
+    assert "clocks change" in page  # the key explains the time not on a day's clock
+    assert month_cell(page, "2026-10-25") == "25 October: 5 appointments, One-off: hours 00:00–03:00 | 25 5 One-off"
 
 
 def test_the_appointment_detail_shows_the_patient(as_doctor, doctor, patient):
@@ -237,7 +323,7 @@ def test_a_change_hitting_appointments_shows_them_before_saving(as_doctor, docto
     page = text(response)
     assert "This change affects booked appointments" in page
     assert "Tue 2 Jun, 10:00–10:30" in page and "Alice Patient" in page and "Sore knee" in page
-    assert "Save and flag for staff" in page and "Save and cancel these appointments" in page
+    assert "Save and flag for staff" in page and "Save and cancel 1 appointment" in page
     db.session.expire_all()
     assert db.session.scalar(select(WeeklyHours).where(WeeklyHours.valid_from == date(2026, 6, 1))) is None
     assert db.session.get(Appointment, appointment.id).needs_attention is False
@@ -262,7 +348,7 @@ def test_cancelling_instead_cancels_through_the_booking_service(as_doctor, docto
     appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
     page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
     assert "Tue 2 Jun, 10:00–10:30" in page
-    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel",
+    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel", "confirm_cancel": "y",
                                                              "reason": "Dr Lovelace is away."})
     assert response.status_code == 302 and response.headers["Location"] == "/doctor/one-off"
     db.session.expire_all()
@@ -274,10 +360,23 @@ def test_cancelling_instead_cancels_through_the_booking_service(as_doctor, docto
     assert db.session.scalar(select(DateOverride).where(DateOverride.on_date == date(2026, 6, 2))) is not None
 
 
-def test_cancelling_without_a_reason_shows_the_error_next_to_it(as_doctor, doctor, patient):
+def test_cancelling_asks_for_the_box_to_be_ticked_first_and_cancels_nothing_until_it_is(as_doctor, doctor, patient):
     appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
     page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
     response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel",
+                                                             "reason": "Dr Lovelace is away."})
+    assert response.status_code == 400
+    assert re.search(r'id="confirm_cancel-errors">Tick the box to confirm', text(response))
+    assert "Alice Patient" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).is_booked
+    assert db.session.scalar(select(DateOverride).where(DateOverride.on_date == date(2026, 6, 2))) is None
+
+
+def test_cancelling_without_a_reason_shows_the_error_next_to_it(as_doctor, doctor, patient):
+    appointment = book(doctor, patient, at(date(2026, 6, 2), 10))
+    page = text(as_doctor.submit("/doctor/one-off", {"on_date": "2026-06-02", "kind": "closed"}))
+    response = as_doctor.submit("/doctor/changes/confirm", {"change": confirmation_token(page), "choice": "cancel", "confirm_cancel": "y",
                                                              "reason": ""})
     assert response.status_code == 400
     assert re.search(r'id="reason-errors">Give a reason for cancelling.', text(response))

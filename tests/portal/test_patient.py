@@ -179,3 +179,149 @@ def test_calendar_file_has_the_utc_times_and_no_reason(signed_in, doctor):
     assert response.mimetype == "text/calendar"
     assert "DTSTART:20260602T090000Z" in body and "DTEND:20260602T093000Z" in body
     assert "rash" not in body
+
+
+# --------------------------------------------------------------------------- no traps (issue 14)
+
+
+def _staff_cancel(appointment_id, reason):
+    from carebook import audit
+    from carebook.services import booking_service
+    from tests.factories import make_staff
+
+    staff = make_staff()
+    booking_service().cancel(audit.Actor(staff, "admin"), db.session.get(Appointment, appointment_id),
+                             reason=reason, enforce_cutoff=False)
+    db.session.commit()
+
+
+def test_cancelling_asks_first_on_a_page_that_names_the_appointment(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    response = signed_in.get(f"/appointments/{appointment_id}/cancel")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Cancel your appointment?" in page
+    assert "Tue 2 Jun, 10:00 BST" in page and "Dr Ada Lovelace" in page and "No, keep it" in page
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment_id).is_booked
+
+
+def test_the_appointment_lists_offer_no_one_tap_cancel(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    for path in ("/appointments", f"/appointments/{appointment_id}"):
+        page = signed_in.get(path).get_data(as_text=True)
+        assert f'href="/appointments/{appointment_id}/cancel"' in page
+        assert f'action="/appointments/{appointment_id}/cancel"' not in page
+
+
+def test_the_day_view_marks_times_inside_the_change_cutoff_before_booking(signed_in, doctor):
+    soon = signed_in.get(f"/doctors/{doctor.id}?day=2026-06-01").get_data(as_text=True)  # now: Mon 1 Jun, 08:00
+    assert 'data-late="1"' in soon and "are less than 24 hours away" in soon
+    later = signed_in.get(f"/doctors/{doctor.id}?day=2026-06-03").get_data(as_text=True)
+    assert 'data-late="1"' not in later and "are less than 24 hours away" not in later
+
+
+def test_the_book_button_says_what_it_books(signed_in, doctor):
+    response = book(signed_in, doctor, reason="x" * 501)  # refused: the page comes back with the choice kept
+    assert response.status_code == 400
+    assert "Book Tue 2 Jun, 10:00 with Dr Ada Lovelace" in response.get_data(as_text=True)
+
+
+def test_the_book_button_warns_when_the_chosen_time_is_inside_the_cutoff(signed_in, doctor):
+    monday_11 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    page = book(signed_in, doctor, monday_11, reason="x" * 501).get_data(as_text=True)
+    assert 'id="late-warning" role="status" >' in page or 'id="late-warning" role="status">' in page
+    assert "This time is less than 24 hours away" in page
+
+
+def test_an_appointment_inside_the_cutoff_never_shows_a_deadline_in_the_past(signed_in, doctor):
+    book(signed_in, doctor, datetime(2026, 6, 1, 10, 0, tzinfo=UTC))  # Mon 1 Jun 11:00 BST, three hours away
+    appointment_id = db.session.scalar(select(Appointment.id))
+    page = signed_in.get(f"/appointments/{appointment_id}").get_data(as_text=True)
+    assert "can no longer be changed online" in page and "01234 567890" in page
+    assert "change or cancel online until" not in page and "Sun 31 May" not in page
+
+
+def test_the_appointment_page_gives_its_times_with_the_zone_label(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    page = signed_in.get(f"/appointments/{appointment_id}?booked=1").get_data(as_text=True)
+    assert "Booked: Tue 2 Jun, 10:00 BST" in page and "10:30 BST" in page
+    assert "online until Mon 1 Jun, 10:00 BST" in page
+
+
+def test_the_two_one_oclocks_of_the_night_the_clocks_go_back_are_told_apart(app, client, patient):
+    from datetime import date, time
+
+    from carebook import audit
+    from carebook.services import booking_service
+
+    night_doctor = make_doctor(name="Dr Night", weekly={6: [(time(0), time(3))]}, valid_from=date(2026, 10, 1))
+    db.session.commit()
+    clock.freeze(datetime(2026, 10, 20, 12, 0, tzinfo=UTC))
+    client.login(patient.user.email)
+    actor = audit.Actor(patient.user, "portal")
+    for start in (datetime(2026, 10, 25, 0, 0, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC)):
+        other = make_patient()
+        booking_service().book(actor, doctor=night_doctor, patient=patient if start.hour == 0 else other,
+                               start_at=start)
+    db.session.commit()
+    listing = client.get("/appointments").get_data(as_text=True)
+    assert "Sun 25 Oct, 01:00 BST" in listing
+    day = client.get(f"/doctors/{night_doctor.id}?day=2026-10-25").get_data(as_text=True)
+    assert "01:30 BST" in day and "01:30 GMT" in day
+
+
+def test_a_clinic_cancellation_tells_the_patient_why_and_links_to_the_doctors_next_times(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    _staff_cancel(appointment_id, "Dr Lovelace is ill that day")
+    for path in (f"/appointments/{appointment_id}", "/appointments"):
+        page = signed_in.get(path).get_data(as_text=True)
+        assert "Dr Lovelace is ill that day" in page and f'href="/doctors/{doctor.id}"' in page
+        assert "by the clinic" in page
+
+
+def test_a_patients_own_cancellation_is_not_put_on_the_clinic(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    signed_in.submit(f"/appointments/{appointment_id}/cancel")
+    page = signed_in.get(f"/appointments/{appointment_id}").get_data(as_text=True)
+    assert "by the clinic" not in page and "Cancelled by the patient online" not in page
+
+
+def test_a_cancelled_appointments_calendar_file_takes_the_event_out_of_calendars(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    signed_in.submit(f"/appointments/{appointment_id}/cancel")
+    body = signed_in.get(f"/appointments/{appointment_id}/calendar.ics").get_data(as_text=True)
+    assert "METHOD:CANCEL" in body and "STATUS:CANCELLED" in body and "SEQUENCE:1" in body
+    assert "CONFIRMED" not in body
+
+
+def test_a_moved_appointments_calendar_file_replaces_the_event(signed_in, doctor):
+    book(signed_in, doctor)
+    appointment_id = db.session.scalar(select(Appointment.id))
+    first = signed_in.get(f"/appointments/{appointment_id}/calendar.ics").get_data(as_text=True)
+    signed_in.submit(f"/appointments/{appointment_id}/reschedule", {"start_at": (TUESDAY_10 + timedelta(days=1)).isoformat()})
+    moved = signed_in.get(f"/appointments/{appointment_id}/calendar.ics").get_data(as_text=True)
+    uid = f"UID:appointment-{appointment_id}@carebook"
+    assert uid in first and uid in moved
+    assert "SEQUENCE:0" in first and "SEQUENCE:1" in moved and "DTSTART:20260603T090000Z" in moved
+    assert "METHOD:PUBLISH" in moved and "STATUS:CONFIRMED" in moved
+
+
+def test_a_doctor_without_working_hours_is_not_offered_with_a_dead_button(app, signed_in):
+    newcomer = make_doctor(name="Dr Noor Newhire", specialty="Dermatology", weekly={})
+    db.session.commit()
+    page = signed_in.get("/doctors?specialty=Dermatology").get_data(as_text=True)
+    assert "Dr Noor Newhire" in page and "No times can be booked online before" in page
+    assert f'href="/doctors/{newcomer.id}"' not in page
+    own_page = signed_in.get(f"/doctors/{newcomer.id}").get_data(as_text=True)
+    assert "has no times that can be booked online" in own_page and 'name="start_at"' not in own_page
+
+
+def test_the_reason_box_has_no_made_up_autocomplete_value(signed_in, doctor):
+    page = signed_in.get(f"/doctors/{doctor.id}?day=2026-06-02").get_data(as_text=True)
+    assert 'autocomplete="None"' not in page

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 import boto3
+# Before SESSION below: moto adds its handlers to the sessions botocore makes after it is imported, so a
+# module that imports this one first (a test outside tests/reminders/) would otherwise leave SESSION unmocked.
+import moto  # noqa: F401
 
 REGION = "eu-west-2"
 SENDER = "appointments@clinic.test"

@@ -78,3 +78,42 @@ def test_html_escapes_what_people_typed(app, doctor):
     relay_once(app)
     html = body_text(email_of_kind(app, "send_confirmation"), "html")
     assert "&lt;b&gt;Pat&lt;/b&gt;" in html and "<b>Pat</b>" not in html
+
+
+def test_a_cancellation_by_the_clinic_gives_the_reason_and_the_doctors_next_times(app, doctor, patient):
+    from carebook import audit
+    from carebook.extensions import db
+    from carebook.services import booking_service
+    from tests.factories import make_staff
+
+    appointment = book(doctor, patient)
+    booking_service().cancel(audit.Actor(make_staff(), "admin"), appointment, reason="Dr Doctor is ill that day",
+                             enforce_cutoff=False)
+    db.session.commit()
+    relay_once(app)
+    message = email_of_kind(app, "send_cancellation")
+    for kind in ("plain", "html"):
+        body = body_text(message, kind)
+        assert "the clinic has had to cancel it" in body and "Dr Doctor is ill that day" in body
+        assert f"http://127.0.0.1:5000/doctors/{doctor.id}" in body
+
+
+def test_a_cancellation_by_the_patient_gives_no_reason(app, doctor, patient):
+    from carebook import audit
+    from carebook.extensions import db
+    from carebook.services import booking_service
+
+    appointment = book(doctor, patient)
+    booking_service().cancel(audit.Actor(patient.user, "portal"), appointment, reason="Cancelled by the patient online")
+    db.session.commit()
+    relay_once(app)
+    text = body_text(email_of_kind(app, "send_cancellation"))
+    assert "Your appointment has been cancelled." in text and "Cancelled by the patient online" not in text
+
+
+def test_the_cancellation_calendar_file_moves_the_sequence_on(app, doctor, patient):
+    appointment = book(doctor, patient)
+    cancel(appointment)
+    relay_once(app)
+    [attachment] = list(email_of_kind(app, "send_cancellation").iter_attachments())
+    assert "SEQUENCE:1" in attachment.get_content() and "STATUS:CANCELLED" in attachment.get_content()

@@ -106,6 +106,8 @@ with app.app_context():
 def test_two_worker_processes_deliver_each_due_reminder_exactly_once(app, database_url, due_reminders):
     env = {**os.environ, "DATABASE_URL": database_url, "CAREBOOK_INSTANCE_PATH": app.instance_path,
            "CAREBOOK_ENV": "test", "SECRET_KEY": "x" * 40, "CLINIC_NAME": "Test Clinic",
+           # The keys of the app that enrolled the doctors: others could not read their authenticator keys.
+           "SECRETS_ENCRYPTION_KEYS": ",".join(app.config["SECRETS_ENCRYPTION_KEYS"]),
            "CLINIC_TIMEZONE": "Europe/London", "PYTHONPATH": str(ROOT)}
     workers = [subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, clock.utcnow().isoformat()], env=env,
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]

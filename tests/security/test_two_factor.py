@@ -92,6 +92,45 @@ def test_a_code_is_good_once(app):
     assert second.submit("/login/code", {"code": current_code()}).status_code == 400
 
 
+def test_a_used_code_is_called_already_used_not_wrong(app):
+    staff = make_staff()
+    db.session.commit()
+    first = app.test_client()
+    _password_step(first, staff.email)
+    first.submit("/login/code", {"code": current_code()})
+    second = app.test_client()
+    _password_step(second, staff.email)
+    page = second.submit("/login/code", {"code": current_code()}).get_data(as_text=True)
+    assert "That code has already been used" in page and "not right" not in page
+
+
+def test_a_wrong_code_is_still_called_wrong(app, client):
+    staff = make_staff()
+    db.session.commit()
+    _password_step(client, staff.email)
+    page = client.submit("/login/code", {"code": "000000"}).get_data(as_text=True)
+    assert "That code is not right" in page and "already been used" not in page
+
+
+def test_a_spent_recovery_code_is_called_already_used(app, client):
+    staff, codes = _enrolled_staff_with_codes(client)
+    first = app.test_client()
+    _password_step(first, staff.email)
+    first.submit("/login/code", {"code": codes[0]})
+    second = app.test_client()
+    _password_step(second, staff.email)
+    assert "That code has already been used" in second.submit("/login/code", {"code": codes[0]}).get_data(as_text=True)
+
+
+def test_the_api_calls_a_used_code_already_used(app, client):
+    staff = make_staff()
+    db.session.commit()
+    body = {"email": staff.email, "password": PASSWORD, "code": current_code()}
+    assert client.api("POST", "/api/session", json=body).status_code == 200
+    again = app.test_client().api("POST", "/api/session", json=body)
+    assert again.status_code == 401 and "already been used" in again.get_json()["error"]["message"]
+
+
 def test_the_pending_sign_in_expires(app, client):
     staff = make_staff()
     db.session.commit()
@@ -126,6 +165,38 @@ def test_guessing_codes_is_throttled(app, client):
         assert client.submit("/login/code", {"code": "000000"}).status_code == 400
     assert client.submit("/login/code", {"code": current_code()}).status_code == 429
     assert "auth.throttled" in _actions(staff.id)
+
+
+def _api_sign_in(client, email: str, code: str, address: dict):
+    return client.open("/api/session", method="POST", json={"email": email, "password": PASSWORD, "code": code},
+                       headers={"X-CSRFToken": client.csrf_token()}, environ_base=address)
+
+
+def test_wrong_codes_through_both_doors_count_against_one_ceiling(app):
+    staff = make_staff()
+    db.session.commit()
+    statuses = []
+    for attempt in range(20):  # ten through the pages, ten through the API, each from an address of its own
+        client = app.test_client()
+        address = {"REMOTE_ADDR": f"198.51.100.{attempt + 1}"}
+        if attempt % 2:
+            client.submit("/login", {"email": staff.email, "password": PASSWORD}, environ_base=address)
+            statuses.append(client.submit("/login/code", {"code": "000000"}, environ_base=address).status_code)
+        else:
+            statuses.append(_api_sign_in(client, staff.email, "000000", address).status_code)
+    assert statuses == [401, 400] * 10
+    allow_code_reuse(staff.email)
+    api = _api_sign_in(app.test_client(), staff.email, current_code(), {"REMOTE_ADDR": "198.51.100.50"})
+    assert api.status_code == 429 and api.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(api.headers["Retry-After"]) <= 3600
+    page = app.test_client()
+    _password_step(page, staff.email)
+    response = page.submit("/login/code", {"code": current_code()})
+    assert response.status_code == 429 and b"Too many wrong codes" in response.data
+    assert "Retry-After" in response.headers
+    throttled = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.throttled",
+                                                            AuditEntry.entity_id == staff.id)).all()
+    assert {entry.source for entry in throttled} == {"api", "portal"}
 
 
 def test_guessing_codes_from_many_addresses_hits_a_ceiling_for_the_account(app):

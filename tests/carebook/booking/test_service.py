@@ -89,6 +89,44 @@ def test_booking_beyond_the_horizon_is_refused(service, doctor, patient):
         service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10 + timedelta(days=70))
 
 
+#: The last instant of the calendar, and times whose UTC or day-after falls off either end of it.
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+BEYOND_THE_CALENDAR = [END_OF_TIME, datetime(9999, 12, 31, 12, 0, tzinfo=timezone(timedelta(hours=-12))),
+                       datetime(9999, 12, 30, 23, 0, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("start_at", BEYOND_THE_CALENDAR)
+@pytest.mark.parametrize("outside_hours", [False, True])
+def test_booking_at_the_end_of_the_calendar_is_outside_the_booking_window(service, doctor, patient, start_at,
+                                                                          outside_hours):
+    with pytest.raises(booking.OutsideBookingWindow):
+        service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=start_at,
+                     allow_outside_hours=outside_hours, override_note="staff" if outside_hours else "")
+
+
+@pytest.mark.parametrize("start_at", BEYOND_THE_CALENDAR)
+@pytest.mark.parametrize("outside_hours", [False, True])
+def test_moving_to_the_end_of_the_calendar_is_outside_the_booking_window(service, doctor, patient, start_at,
+                                                                         outside_hours):
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=TUESDAY_10)
+    with pytest.raises(booking.OutsideBookingWindow):
+        service.reschedule(actor_for(patient), appointment, start_at, allow_outside_hours=outside_hours)
+    assert appointment.start_at == TUESDAY_10
+
+
+def test_booking_before_the_calendar_begins_in_utc_is_in_the_past(service, doctor, patient):
+    with pytest.raises(booking.InThePast):
+        service.book(actor_for(patient), doctor=doctor, patient=patient,
+                     start_at=datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))))
+
+
+def test_staff_may_still_book_outside_hours_years_ahead(service, doctor, patient):
+    far = datetime(2031, 6, 3, 21, 0, tzinfo=UTC)
+    appointment = service.book(actor_for(patient), doctor=doctor, patient=patient, start_at=far,
+                               allow_outside_hours=True, override_note="by arrangement")
+    assert appointment.start_at == far
+
+
 def test_booking_an_inactive_doctor_is_refused(service, doctor, patient):
     doctor.is_active = False
     with pytest.raises(booking.DoctorInactive):

@@ -1,0 +1,190 @@
+"""Every page of every role passes axe-core (WCAG 2.2 AA), reflows at 320 px, and has patient-sized touch targets.
+
+Each test tours one role's pages at one size (desktop, and a 390x844 phone), including an
+empty state and a form with errors, and checks each page with tests/browser/accessibility.py.
+The screenshots of every page at both sizes land in test-artifacts/screenshots/pages/.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from playwright.sync_api import expect
+
+from carebook import audit
+from carebook.extensions import db
+from carebook.services import booking_service
+from tests.browser.accessibility import SIZES, PageChecks
+from tests.browser.conftest import log_in
+from tests.factories import make_doctor, make_patient, make_staff
+
+pytestmark = pytest.mark.postgres_only
+
+TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
+WEDNESDAY_11 = datetime(2026, 6, 3, 10, 0, tzinfo=timezone.utc)
+size = pytest.mark.parametrize("size", SIZES)
+
+
+def _open(new_page, size: str):
+    return new_page(viewport=SIZES[size])
+
+
+def _go(page, url: str, status: int = 200) -> None:
+    response = page.goto(url)
+    assert response is not None and response.status == status, f"{url}: {response and response.status}"
+
+
+def _clinic():
+    """A doctor with hours, one with none yet, a patient with an upcoming, a past and a clinic-cancelled visit."""
+    doctor = make_doctor(name="Dr Ada Okafor", specialty="General practice")
+    make_doctor(name="Dr Noor Newhire", specialty="Dermatology", weekly={})
+    patient = make_patient(name="Pat Patient")
+    actor = audit.Actor(patient.user, "portal")
+    upcoming = booking_service().book(actor, doctor=doctor, patient=patient, start_at=TUESDAY_10,
+                                      reason="Sore knee")
+    cancelled = booking_service().book(actor, doctor=doctor, patient=patient, start_at=WEDNESDAY_11)
+    booking_service().cancel(audit.Actor(None, "admin"), cancelled, reason="Dr Okafor is ill that day",
+                             enforce_cutoff=False)
+    db.session.commit()
+    return doctor, patient, upcoming, cancelled
+
+
+@size
+def test_signed_out_pages(app, live_server, new_page, size):
+    checks = PageChecks(size, touch_targets=True)
+    page = _open(new_page, size)
+    _go(page, f"{live_server}/login")
+    checks.check(page, "login")
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".alert-danger, .invalid-feedback").first).to_be_visible()
+    checks.check(page, "login-with-error")
+    _go(page, f"{live_server}/register")
+    checks.check(page, "register")
+    page.get_by_label("Full name").fill("Nina Newcomer")
+    page.get_by_label("Email").fill("not an email")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    checks.check(page, "register-with-errors")
+    _go(page, f"{live_server}/password/forgot")
+    checks.check(page, "forgot-password")
+    _go(page, f"{live_server}/password/reset?token=nonsense", status=400)
+    checks.check(page, "reset-link-invalid")
+    _go(page, f"{live_server}/no-such-page", status=404)
+    checks.check(page, "error-404")
+    checks.assert_passed()
+
+
+@size
+def test_patient_pages(app, live_server, new_page, size):
+    doctor, patient, upcoming, cancelled = _clinic()
+    checks = PageChecks(size, touch_targets=True)
+    page = _open(new_page, size)
+    log_in(page, live_server, patient.user.email)
+    _go(page, f"{live_server}/doctors")
+    checks.check(page, "doctors")
+    _go(page, f"{live_server}/doctors?specialty=Nothing")
+    checks.check(page, "doctors-none-match")
+    _go(page, f"{live_server}/doctors/{doctor.id}?day=2026-06-02")
+    checks.check(page, "book")
+    page.locator("label.slot", has_text="11:00").click()
+    checks.check(page, "book-slot-chosen")
+    page.get_by_label("Reason for visit (optional)").fill("x" * 600)
+    page.get_by_role("button", name="Book").click()
+    checks.check(page, "book-with-error")
+    _go(page, f"{live_server}/appointments")
+    checks.check(page, "appointments")
+    _go(page, f"{live_server}/appointments/{upcoming.id}")
+    checks.check(page, "appointment")
+    _go(page, f"{live_server}/appointments/{cancelled.id}")
+    checks.check(page, "appointment-cancelled-by-clinic")
+    _go(page, f"{live_server}/appointments/{upcoming.id}/reschedule")
+    checks.check(page, "reschedule")
+    _go(page, f"{live_server}/appointments/{upcoming.id}/cancel")
+    checks.check(page, "cancel-confirm")
+    for path, name in (("/account/", "account"), ("/account/data", "your-data"), ("/account/password", "change-password"),
+                       ("/account/email", "change-email"), ("/account/two-factor/enable", "enable-two-factor")):
+        _go(page, live_server + path)
+        checks.check(page, name)
+    page.get_by_label("Code from the app").fill("123456")
+    page.get_by_role("button", name="Turn on two-factor authentication").click()
+    checks.check(page, "enable-two-factor-with-errors")
+    _go(page, f"{live_server}/admin/", status=403)
+    checks.check(page, "error-403")
+    booking_service().cancel(audit.Actor(patient.user, "portal"), upcoming)
+    db.session.commit()
+    _go(page, f"{live_server}/appointments")
+    checks.check(page, "appointments-none-upcoming")
+    checks.assert_passed()
+
+
+@size
+def test_doctor_pages(app, live_server, new_page, size):
+    doctor, _, upcoming, _ = _clinic()
+    checks = PageChecks(size)
+    page = _open(new_page, size)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(doctor.user.email)
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    checks.check(page, "second-factor")
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Continue").click()
+    checks.check(page, "second-factor-with-error")
+    log_in(page, live_server, doctor.user.email)
+    for path, name in (("/doctor/?day=2026-06-02", "day"), ("/doctor/?day=2026-06-06", "day-empty"),
+                       ("/doctor/week?week=2026-06-01", "week"), ("/doctor/week?week=2026-10-19", "week-clocks-go-back"),
+                       ("/doctor/hours", "hours"), ("/doctor/one-off", "one-offs"), ("/doctor/time-off", "time-off"),
+                       (f"/doctor/appointments/{upcoming.id}", "appointment")):
+        _go(page, live_server + path)
+        checks.check(page, f"doctor-{name}")
+    _go(page, f"{live_server}/doctor/time-off")
+    page.get_by_role("button", name="Add time off").click()
+    checks.check(page, "doctor-time-off-with-errors")
+    _go(page, f"{live_server}/doctor/one-off")
+    page.get_by_label("Date").fill("2026-06-02")
+    page.get_by_label("Closed all day").check()
+    page.get_by_role("button", name="Add one-off change").click()
+    expect(page.get_by_role("heading", name="This change affects booked appointments")).to_be_visible()
+    checks.check(page, "doctor-confirm-change")
+    page.get_by_role("button", name="Save and cancel 1 appointment").click()
+    checks.check(page, "doctor-confirm-change-not-ticked")
+    checks.assert_passed()
+
+
+@size
+def test_staff_console_pages(app, live_server, new_page, size):
+    doctor, patient, upcoming, _ = _clinic()
+    staff = make_staff(name="Fran Frontdesk")
+    db.session.commit()
+    checks = PageChecks(size)
+    page = _open(new_page, size)
+    log_in(page, live_server, staff.email)
+    for path, name in (("/admin/", "dashboard"), ("/admin/schedule/?day=2026-06-02", "schedule"),
+                       ("/admin/schedule/?day=2026-06-06", "schedule-empty"),
+                       ("/admin/appointments/", "appointments"), (f"/admin/appointments/{upcoming.id}/", "appointment"),
+                       (f"/admin/appointments/{upcoming.id}/reschedule/", "appointment-reschedule"),
+                       ("/admin/appointments/book/", "book"), (f"/admin/appointments/book/?patient_id={patient.id}", "book-for"),
+                       ("/admin/appointments/csv/", "csv-export"),
+                       ("/admin/doctors/", "doctors"), (f"/admin/doctors/{doctor.id}/", "doctor"),
+                       ("/admin/doctors/new/", "doctor-new"), ("/admin/patients/", "patients"),
+                       (f"/admin/patients/{patient.id}/", "patient"), ("/admin/patients/new/", "patient-new"),
+                       (f"/admin/patients/{patient.id}/data/", "patient-data"),
+                       (f"/admin/patients/{patient.id}/erase/", "patient-erase-confirm"),
+                       ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found")):
+        _go(page, live_server + path)
+        checks.check(page, f"staff-{name}")
+    _go(page, f"{live_server}/admin/doctors/new/")
+    page.get_by_role("button", name="Save", exact=True).click()
+    checks.check(page, "staff-doctor-new-with-errors")
+    _go(page, f"{live_server}/admin/appointments/{upcoming.id}/")
+    page.get_by_role("button", name="Cancel appointment").click()
+    checks.check(page, "staff-cancel-without-reason")
+    _go(page, f"{live_server}/admin/patients/")
+    page.locator("input.action-checkbox").first.check()
+    page.get_by_role("button", name="With selected").click()
+    page.get_by_role("button", name="Deactivate login").click()
+    expect(page.get_by_role("heading", name="Deactivate 1 login?")).to_be_visible()
+    checks.check(page, "staff-deactivate-confirm")
+    checks.assert_passed()
