@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Carebook's web image. See docs/deployment.md.
 #   build:    docker build -t carebook .
-#   serve:    docker run -p 8000:8000 -e DATABASE_URL=... -e SECRET_KEY=... carebook
+#   serve:    docker run -p 8000:8000 -e DATABASE_URL=... -e SECRET_KEY=... -e BASE_URL=https://... -e SMTP_HOST=... carebook
 #   migrate:  docker run -e DATABASE_URL=... -e SECRET_KEY=... carebook flask db upgrade   (once per deployment)
 #   static:   docker run --rm -v "$PWD/out:/out" carebook cp -r /app/static-build/. /out   (then upload to S3)
 # tests/deploy/test_container.py runs this file's install and start commands without Docker.

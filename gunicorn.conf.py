@@ -38,23 +38,46 @@ def default_workers(cpus: int) -> int:
     return 2 * cpus + 1
 
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+def whole_number(name: str, default: int, minimum: int = 1) -> int:
+    """``$name`` as a whole number; a wrong one stops gunicorn with one line naming it (gunicorn
+    would print a traceback of this file), as every other setting does (carebook/config.py)."""
+    raw = os.environ.get(name) or ""
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"Carebook cannot start: {name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"Carebook cannot start: {name} must be at least {minimum}, got {value}")
+    return value
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+if os.environ.get("LOG_LEVEL", "info").lower() not in LOG_LEVELS:
+    raise SystemExit("Carebook cannot start: LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                     f"got {os.environ['LOG_LEVEL']!r}")
+
+bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
+_host, _, _port = bind.rpartition(":")
+if not bind.startswith(("unix:", "fd://")) and not (_host and _port.isdigit() and 0 < int(_port) < 65536):
+    raise SystemExit(f"Carebook cannot start: GUNICORN_BIND must be host:port (e.g. 0.0.0.0:8000), got {bind!r}")
 # Sync workers: one request at a time each, one database connection each; scale out with containers.
 worker_class = "sync"
-workers = int(os.environ.get("GUNICORN_WORKERS") or default_workers(available_cpus()))
+workers = whole_number("GUNICORN_WORKERS", 0) or default_workers(available_cpus())
 # A request that takes longer than this is stuck (the database calls time out well before): restart the worker.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+timeout = whole_number("GUNICORN_TIMEOUT", 30)
 # On SIGTERM (ECS stopping the task), finish the requests in flight; shorter than ECS's stopTimeout (30 s).
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
+graceful_timeout = whole_number("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = 5  # only matters for non-sync workers; the ALB keeps its own connection pool
 # Load the app once in the master and fork the workers from it: less memory, and a worker
 # restarted by max_requests is ready at once. The app opens no connection at import.
 preload_app = True
 # Recycle workers now and then, so a slow leak in any library can never grow without end.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 5000))
+max_requests = whole_number("GUNICORN_MAX_REQUESTS", 5000, minimum=0)
 max_requests_jitter = max_requests // 10
 # The ALB sends a lot of small requests; the default listen backlog (2048) is fine behind it.
-backlog = int(os.environ.get("GUNICORN_BACKLOG", 2048))
+backlog = whole_number("GUNICORN_BACKLOG", 2048)
 # Logs: JSON lines on stdout (to CloudWatch through the awslogs driver), an access line per
 # request with its request id and no query string, client address or headers.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")

@@ -52,8 +52,6 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
 
     db.init_app(app)
     database.init_app(app)
-    # A key that cannot decrypt what the database holds stops the start here, with a message.
-    secrets_at_rest.init_app(app)
     # After carebook.database: the request's transaction ends before its connection goes back.
     unit_of_work.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
@@ -78,6 +76,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
     _register_web(app)
     reminders.wiring.init_app(app, environ)
     register_commands(app)
+    # A key that cannot decrypt what the database holds stops the start here, with a message. Last:
+    # every setting above is checked before the database is asked anything (an unreachable one is
+    # logged, through the logging set up above).
+    secrets_at_rest.init_app(app)
     return app
 
 

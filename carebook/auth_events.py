@@ -36,6 +36,8 @@ TWO_FACTOR_RESET = "auth.two_factor_reset"
 RECOVERY_CODES_RENEWED = "auth.recovery_codes_renewed"
 RESET_REQUESTED = "auth.password_reset_requested"
 RESET_COMPLETED = "auth.password_reset_completed"
+#: A registration to confirm by emailed link (the account, if it comes, is "user.created").
+REGISTRATION_REQUESTED = "auth.registration_requested"
 LOGOUT = "auth.logout"
 SESSION_EXPIRED = "auth.session_expired"
 CURRENT_PASSWORD_FAILED = "auth.current_password_failed"

@@ -10,12 +10,22 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NoReturn
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def refuse_to_start(error: BaseException | str, doing: str = "start") -> NoReturn:
+    """End the process with one line that names the setting, and no traceback.
+
+    What every entry point (wsgi.py for gunicorn and every `flask` command, migrations/env.py)
+    does with a ConfigError: the operator reads one line, not the app's call stack.
+    """
+    raise SystemExit(f"Carebook cannot {doing}: {error}")
 
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -89,6 +99,95 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DATABASE_URL_EXAMPLES = "postgresql://user:password@host:5432/carebook or sqlite:////path/to/carebook.sqlite3"
+#: The drivers installed with the app (psycopg 3, and Python's own sqlite3).
+SUPPORTED_DRIVERS = ("postgresql+psycopg", "sqlite", "sqlite+pysqlite")
+
+
+def checked_database_url(raw: str) -> str:
+    """The SQLAlchemy URL for DATABASE_URL ``raw``, or ConfigError saying what is wrong with it.
+
+    The messages never repeat the URL itself: it usually holds a password.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = raw.strip()
+    scheme = text.partition("://")[0] if "://" in text else ""
+    if not scheme:
+        raise ConfigError(f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLES}")
+    try:
+        url = make_url(normalise_database_url(text))
+    except ValueError:  # SQLAlchemy's int() of the port
+        raise ConfigError(f"DATABASE_URL has a port that is not a number; expected {DATABASE_URL_EXAMPLES}") from None
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL; expected {DATABASE_URL_EXAMPLES}") from None
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(f"DATABASE_URL must be a PostgreSQL or SQLite URL ({DATABASE_URL_EXAMPLES}), "
+                          f"got a {scheme!r} URL")
+    if url.drivername.startswith("postgresql"):
+        if not url.database:
+            raise ConfigError("DATABASE_URL must name the database, as in postgresql://user:password@host:5432/carebook")
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:  # libpq's own parser: unknown options (?sslmod=...) and bad values
+            conninfo_to_dict(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        except Exception as error:  # psycopg.ProgrammingError; its text names the option, never the password
+            raise ConfigError(f"DATABASE_URL is not a valid PostgreSQL URL: {str(error).strip()}") from None
+    elif url.database and url.database != ":memory:":
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise ConfigError(f"DATABASE_URL names a SQLite file in {str(folder)!r}, a folder that does not exist")
+    return url.render_as_string(hide_password=False)
+
+
+REDIS_SCHEMES = ("redis", "rediss")
+
+
+def checked_redis_url(raw: str) -> str:
+    """REDIS_URL ``raw`` if it is a usable Redis URL, or ConfigError (never repeating a password)."""
+    example = "redis://host:6379/0 (rediss:// for TLS)"
+    try:
+        parts = urlsplit(raw.strip())
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"REDIS_URL has a port that is not a number; expected {example}") from None
+    if parts.scheme not in REDIS_SCHEMES:
+        got = f"a {parts.scheme!r} URL" if parts.scheme else "no URL"
+        raise ConfigError(f"REDIS_URL must be a Redis URL such as {example}, got {got}")
+    if not parts.hostname:
+        raise ConfigError(f"REDIS_URL must name the Redis host, as in {example}")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"REDIS_URL has a port out of range ({port}); expected {example}")
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise ConfigError(f"REDIS_URL must end in a database number such as /0, got /{database}")
+    return raw.strip()
+
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def checked_base_url(env: Mapping[str, str], *, production: bool) -> str:
+    """BASE_URL, the start of every link in an email: in production set, and https."""
+    raw = (env.get("BASE_URL") or "").strip()
+    if not raw:
+        if production:
+            raise ConfigError("BASE_URL must be set in production to the public https:// address "
+                              "(e.g. https://appointments.clinic.example): every link in an email starts with it")
+        return DEFAULT_BASE_URL
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"BASE_URL must be an address such as https://appointments.clinic.example, got {raw!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"BASE_URL must be an address such as https://appointments.clinic.example, got {raw!r}")
+    if production and parts.scheme != "https":
+        raise ConfigError(f"BASE_URL must be an https:// address in production, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dict:
     """Build the Flask config mapping from environment variables, or raise ConfigError."""
     env = os.environ if env is None else env
@@ -105,7 +204,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     elif production and len(secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters in production")
 
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'carebook.sqlite3'}"
+    database_url = checked_database_url(env.get("DATABASE_URL")
+                                        or f"sqlite:///{Path(instance_path) / 'carebook.sqlite3'}")
     if production and database_url.startswith("sqlite"):
         raise ConfigError("DATABASE_URL must point at PostgreSQL in production")
 
@@ -143,7 +243,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
     config = {
         "ENV_NAME": environment,
         "SECRET_KEY": secret_key,
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "CLINIC": clinic,
         "BOOKING_POLICY": policy,
         "SLOT_DAYS_SHOWN": int_setting(env, "SLOT_DAYS_SHOWN", 14, minimum=1),
@@ -166,8 +266,8 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         "INVITATION_LIFETIME": timedelta(days=int_setting(env, "INVITATION_DAYS", 7, minimum=1, unit="days")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PREFERRED_URL_SCHEME": "https" if production else "http",
-        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "BASE_URL": checked_base_url(env, production=production),
+        "RATELIMIT_STORAGE_URI": checked_redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else "memory://",
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() != "false",
         "TRUSTED_PROXY_HOPS": int_setting(env, "TRUSTED_PROXY_HOPS", 0),
     }

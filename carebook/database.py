@@ -9,16 +9,22 @@
   ``/api``, a page elsewhere) and is logged without the SQL or its parameters. The first
   such error invalidates the whole pool of that process, so when the database returns
   the next request connects afresh: the app recovers by itself.
+* A DATABASE_URL that names a database the server does not have, a user it refuses or a
+  host that does not exist is not an outage but a wrong setting: :func:`connection_problem`
+  tells the two apart, the entry points stop on it at start-up with one line
+  (:func:`check_connection`), and at run time it is logged as such, at ERROR.
 """
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from flask import Flask, current_app, g, has_request_context, jsonify, render_template, request
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session
 
 from carebook.config import int_setting
@@ -177,11 +183,88 @@ def is_unavailable(error: BaseException) -> bool:
     return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
 
 
+@dataclass(frozen=True)
+class ConnectionProblem:
+    """Why a connection to the database failed, in one line that never holds the password."""
+
+    #: True: DATABASE_URL names something that is not there (fix the setting); False: the
+    #: server is away or unreachable (an outage: wait, the pool recovers by itself).
+    misconfigured: bool
+    text: str
+
+
+# libpq's words for the server's refusals (the server sends them before any SQLSTATE reaches
+# psycopg 3, whose connection errors carry none).
+_MISSING_DATABASE = re.compile(r'database "([^"]*)" does not exist')
+_LOGIN_REFUSED = re.compile(r'password authentication failed for user "[^"]*"|role "[^"]*" does not exist'
+                            r'|no pg_hba\.conf entry[^\n]*|authentication failed[^\n]*|password is required[^\n]*'
+                            r'|server does not support SSL[^\n]*|SSL[^\n]*required[^\n]*')
+_UNKNOWN_HOST = re.compile(r"failed to resolve host|could not translate host name|Name or service not known")
+
+
+def connection_problem(error: BaseException, url: URL | None) -> ConnectionProblem | None:
+    """What a failed connection to ``url`` says about DATABASE_URL; None if ``error`` is no connection failure."""
+    orig = getattr(error, "orig", error)
+    if isinstance(error, exc.DBAPIError) and not isinstance(error, (exc.OperationalError, exc.InterfaceError)):
+        return None
+    if getattr(orig, "sqlstate", None) is not None or not type(orig).__module__.startswith("psycopg"):
+        return None  # the server answered a statement (or it is SQLite): not a connection failure
+    reason = str(orig)
+    where = _server(url)
+    missing = _MISSING_DATABASE.search(reason)
+    if missing:
+        return ConnectionProblem(True, f'DATABASE_URL names the database "{missing.group(1)}", which does not '
+                                       f"exist on {where} (create it, or correct the name)")
+    refused = _LOGIN_REFUSED.search(reason)
+    if refused:
+        return ConnectionProblem(True, f"DATABASE_URL: {where} refused the login ({refused.group(0).strip()})")
+    if _UNKNOWN_HOST.search(reason):
+        host = url.host if url is not None and url.host else "?"
+        return ConnectionProblem(True, f'DATABASE_URL names the host "{host}", which cannot be resolved')
+    detail = _short_reason(reason)
+    return ConnectionProblem(False, f"cannot reach the database server at {where} (DATABASE_URL): {detail}")
+
+
+def _server(url: URL | None) -> str:
+    if url is None:
+        return "the database server"
+    host = url.host or "the local socket"
+    return f"{host}:{url.port or 5432}" if url.host else host
+
+
+def _short_reason(reason: str) -> str:
+    # libpq: "connection failed: connection to server at "h", port 1 failed: Connection refused\n\tIs the server..."
+    first = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
+    return first.rsplit("failed: ", 1)[-1].strip() or first
+
+
+def check_connection(engine: Engine) -> ConnectionProblem | None:
+    """Connect once (PostgreSQL only) and say what went wrong, if anything; the pool is left empty."""
+    if engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect():
+            pass
+    except exc.DBAPIError as error:
+        return connection_problem(error, engine.url)
+    finally:
+        engine.dispose()
+    return None
+
+
 def _database_error(error: Exception):
     if not is_unavailable(error):
         raise error
-    # The error's text would name the statement; its class is enough to tell what happened.
-    current_app.logger.warning("database unavailable (%s); answering 503", type(getattr(error, "orig", error)).__name__)
+    from carebook.extensions import db
+
+    problem = connection_problem(error, db.engine.url)
+    if problem is not None and problem.misconfigured:
+        current_app.logger.error("database misconfigured: %s; answering 503", problem.text)
+    else:
+        # The error's text would name the statement; its class is enough to tell what happened.
+        current_app.logger.warning("database unavailable (%s%s); answering 503",
+                                   type(getattr(error, "orig", error)).__name__,
+                                   f": {_short_reason(str(error.orig))}" if problem is not None else "")
     # The page's frame asks who is signed in: do not ask the database again.
     g._login_user = current_app.login_manager.anonymous_user()
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}

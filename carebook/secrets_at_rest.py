@@ -247,6 +247,9 @@ def check_keys(app: Flask) -> None:
         except (exc.DBAPIError, exc.TimeoutError, exc.DisconnectionError) as error:
             if not database.is_unavailable(error):
                 raise
+            problem = database.connection_problem(error, engine.url)
+            if problem is not None and problem.misconfigured:
+                return  # not an outage but a wrong DATABASE_URL: the entry point stops on it in one line (wsgi.py)
             log.warning("the database is unreachable: the keys in %s were not checked against it", KEYS_VARIABLE)
             return
         finally:

@@ -14,9 +14,9 @@ Limits on login, both doors (the pages and ``POST /api/session``):
 The code step (after the password) is limited per (account, address) on the pages, and
 per account from everywhere, whichever door (:data:`CODE_FAILURES_PER_ACCOUNT`, one
 counter): an attacker who knows a password cannot then try a million codes from a
-million addresses. Password reset requests are limited per address and per email address
-asked for (so nobody can flood a patient's inbox); the pages that use a reset link per
-address.
+million addresses. Password reset requests and registrations are limited per address
+and per email address asked for (each emails that address: nobody can flood a patient's
+inbox); the pages that use an emailed link per address.
 
 Keys hold no address or email as such, only keyed pseudonyms (carebook/pseudonyms.py):
 they are what Redis stores and what Flask-Limiter logs when a limit is breached. Every
@@ -40,6 +40,8 @@ from carebook.pseudonyms import client_address, pseudonym
 LOGIN_PER_ADDRESS = "30 per minute;300 per hour"
 LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 REGISTRATIONS_PER_ADDRESS = "10 per hour"
+#: Each registration emails the address given (a link, or "you already have an account").
+REGISTRATIONS_PER_EMAIL = "3 per hour;10 per day"
 CODE_PER_ADDRESS = "30 per minute;300 per hour"
 CODE_FAILURES_PER_ACCOUNT_AND_ADDRESS = "5 per 15 minutes"
 #: Wrong codes for one account, from every address, through either door (one counter).
@@ -79,6 +81,10 @@ def account_and_address() -> str:
 
 def email_asked_for() -> str:
     return f"reset|{account_key(submitted_email())}"
+
+
+def email_registering() -> str:
+    return f"register|{account_key(submitted_email())}"
 
 
 def pending_account() -> str:

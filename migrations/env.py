@@ -1,9 +1,13 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from alembic import context
+from carebook.config import refuse_to_start
+from carebook.database import connection_problem
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -62,6 +66,20 @@ def get_metadata():
     return target_db.metadata
 
 
+@contextmanager
+def _connected(engine):
+    """A connection to migrate on; a DATABASE_URL that leads nowhere ends the command with one line."""
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        problem = connection_problem(error, engine.url)
+        if problem is None:
+            raise
+        refuse_to_start(problem.text, "migrate")
+    with connection:
+        yield connection
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -108,7 +126,7 @@ def run_migrations_online():
     conf_args.setdefault("render_item", render_item)
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with _connected(connectable) as connection:
         if connection.dialect.name == "postgresql":
             # Two deployments migrating at once queue here instead of racing; the
             # second then finds the schema at head and does nothing.

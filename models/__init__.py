@@ -10,7 +10,8 @@ from models.appointments import (
 from models.appointment_types import AppointmentType, Audience, DoctorAppointmentType
 from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
-from models.users import ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode, Role, User, UserSession
+from models.users import (ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode,
+                          RegistrationRequest, Role, User, UserSession)
 
 __all__ = [
     "Appointment",
@@ -29,6 +30,7 @@ __all__ = [
     "PasswordResetToken",
     "Patient",
     "RecoveryCode",
+    "RegistrationRequest",
     "Role",
     "TimeOff",
     "User",

@@ -10,6 +10,8 @@
 
 ``appointment_id`` is a plain integer on purpose, not a foreign key: a message about an
 appointment must outlive that row (deleting a reminder is exactly what is needed then).
+It is null on the rows of account emails (a password reset link, a registration email:
+reminders/account_mail.py), which belong to no appointment and so to no lane.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ class OutboxKind(str, enum.Enum):
     SEND_CONFIRMATION = "send_confirmation"
     SEND_UPDATED_CONFIRMATION = "send_updated_confirmation"
     SEND_CANCELLATION = "send_cancellation"
+    #: Account emails, sent after the response so that the answer costs the same whether or not
+    #: the address has an account (reminders/account_mail.py).
+    SEND_PASSWORD_RESET = "send_password_reset"
+    SEND_REGISTRATION_EMAIL = "send_registration_email"
 
     @property
     def topic(self) -> OutboxTopic:
@@ -74,7 +80,8 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[OutboxKind] = mapped_column(_enum(OutboxKind, "outbox_kind", 32))
     topic: Mapped[OutboxTopic] = mapped_column(_enum(OutboxTopic, "outbox_topic", 16))
-    appointment_id: Mapped[int]
+    #: Null for an account email (no appointment, no lane).
+    appointment_id: Mapped[int | None]
     #: What the action needs beyond the appointment's current row (emails: a snapshot of the event).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status", 16),

@@ -169,6 +169,30 @@ class Invitation(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
 
 
+class RegistrationRequest(db.Model):
+    """A registration waiting for its owner to follow the emailed link (carebook/registration.py).
+
+    Nothing here is an account yet: the request answers the same whether or not the address
+    already has one, and only the link, which reaches nobody but the owner of the mailbox,
+    turns the row into an account. Deleted when used, and when it has expired.
+    """
+
+    __tablename__ = "registration_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Folded to lower case, like ``users.email``; not unique: anyone may ask more than once.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date]
+    phone: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: SHA-256 of the token in the emailed link, set when the link is sent (the token itself is
+    #: only ever in the email); null until then.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
 

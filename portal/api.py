@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from carebook import accounts, audit, phones, throttling
+from carebook import accounts, audit, phones, registration, throttling
 from carebook.access import allow, public
 from carebook.booking import BookingError, BookingService
 from carebook.clock import utcnow
@@ -34,6 +34,7 @@ from carebook.slots import Slot
 from models import (Appointment, AppointmentStatus, AppointmentType, Doctor, DoctorAppointmentType, IdempotencyRecord,
                     Patient, Role, User)
 from portal import openapi, sign_in
+from reminders import account_mail
 from portal.api_schemas import (
     AppointmentTypeList,
     AppointmentTypeOut,
@@ -52,9 +53,8 @@ from portal.api_schemas import (
     ErrorBody,
     ErrorResponse,
     LoginRequest,
-    PatientOut,
     RegisterRequest,
-    RegisterResponse,
+    RegistrationAccepted,
     RescheduleRequest,
     SessionResponse,
     SlotOut,
@@ -74,6 +74,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 PATIENT_CANCEL_REASON = "Cancelled by the patient online"
+REGISTRATION_ACCEPTED_MESSAGE = ("We are sending an email to this address. Follow the link in it to finish creating "
+                                 "the account; if the address has an account already, the email says so.")
 
 
 # --------------------------------------------------------------------------- errors and responses
@@ -355,23 +357,21 @@ def openapi_document():
 @bp.route("/patients", methods=["POST"])
 @public
 @limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, on_breach=throttling.audit_breach)
+@limiter.limit(throttling.REGISTRATIONS_PER_EMAIL, key_func=throttling.email_registering,
+               on_breach=throttling.audit_breach)
 def register():
+    """Ask for an account: the same 202 whether or not the address has one; the email says which
+    and carries the link that makes the account (carebook/registration.py)."""
     data: RegisterRequest = _validate(RegisterRequest, _json_body())
     try:
-        patient = accounts.register_patient(
-            db.session, audit.Actor(None, ACTOR_SOURCE), email=data.email, password=data.password,
-            full_name=data.full_name, date_of_birth=data.date_of_birth, phone=data.phone,
-            contact_by=data.contact_preference)
+        pending = registration.request_registration(
+            db.session, email=data.email, password=data.password, full_name=data.full_name,
+            date_of_birth=data.date_of_birth, phone=data.phone, source=ACTOR_SOURCE)
     except accounts.AccountError as error:
         _invalid({error.field or "email": [error.message]}, error.message)
-    sign_in.start_session(patient.user)
-    current_app.logger.info("patient %s registered through the API", patient.id)
-    body = RegisterResponse(
-        patient=PatientOut(id=patient.id, full_name=patient.user.full_name, email=patient.user.email,
-                           date_of_birth=patient.date_of_birth, phone=patient.phone,
-                           contact_preference=patient.contact_preference.value),
-        csrf_token=_fresh_csrf_token())
-    return _respond(201, _dump(body))
+    account_mail.queue_registration_email(db.session, pending)
+    body = RegistrationAccepted(status="check_your_email", message=REGISTRATION_ACCEPTED_MESSAGE)
+    return _respond(202, _dump(body))
 
 
 def _contact_out(patient: Patient) -> dict:

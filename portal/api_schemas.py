@@ -162,8 +162,6 @@ class RegisterRequest(RequestModel):
         "A mobile or landline number; without a country code it is read in the clinic's region. Stored "
         "and returned in E.164 (+447700900123); a number that is not valid is refused (422, fields.phone)."))]
     password: Password
-    contact_preference: Annotated[ContactChoice | None, Field(description=(
-        "How the clinic should reach you: email, sms or both (default email)."))] = None
 
 
 class ContactRequest(RequestModel):
@@ -236,15 +234,6 @@ class UserOut(ResponseModel):
     role: Role
 
 
-class PatientOut(ResponseModel):
-    id: int
-    full_name: str
-    email: str | None
-    date_of_birth: date
-    phone: str = Field(description="E.164, e.g. +447700900123 (an old number that could not be read: as typed).")
-    contact_preference: ContactChoice
-
-
 class ContactOut(ResponseModel):
     email: str | None = Field(description="None for a patient registered by the clinic without email.")
     phone: str = Field(description="E.164, e.g. +447700900123 (an old number that could not be read: as typed).")
@@ -253,9 +242,11 @@ class ContactOut(ResponseModel):
     contact_preference: ContactChoice
 
 
-class RegisterResponse(ResponseModel):
-    patient: PatientOut
-    csrf_token: str = Field(description="A new token: signing in starts a new session.")
+class RegistrationAccepted(ResponseModel):
+    """The same answer for every address: whether it already has an account is told only in the email."""
+
+    status: Literal["check_your_email"]
+    message: str = Field(description="What to tell the person: follow the link in the email to finish.")
 
 
 class SessionResponse(ResponseModel):
@@ -358,6 +349,6 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     RegisterRequest, LoginRequest, BookingRequest, CancelRequest, RescheduleRequest, ContactRequest,
 )
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
-    CsrfTokenResponse, RegisterResponse, SessionResponse, DoctorList, SlotList,
+    CsrfTokenResponse, RegistrationAccepted, SessionResponse, DoctorList, SlotList,
     AppointmentList, AppointmentResponse, ErrorResponse, ContactOut, AppointmentTypeList,
 )

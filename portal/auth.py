@@ -1,4 +1,5 @@
-"""Signing in (password, then a second factor where one is needed), signing out, registration, password reset.
+"""Signing in (password, then a second factor where one is needed), signing out, registration
+(confirmed by emailed link), password reset.
 
 Signing in takes one or two steps. The password step either signs the user in
 (a patient without two-factor) or leaves a *pending* sign-in in the session
@@ -17,14 +18,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, logout_user
 from markupsafe import Markup
 
-from carebook import accounts, audit, auth_events, invitations, reset, throttling, totp, two_factor, unit_of_work
+from carebook import accounts, audit, auth_events, invitations, registration, reset, throttling, totp, two_factor, unit_of_work
 from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
 from models import Role, User
 from portal import known_devices, sign_in
 from portal.account_forms import AcceptInvitationForm, CodeForm, EnrolForm, ForgotPasswordForm, ResetPasswordForm
-from portal.forms import LoginForm, RegisterForm
+from portal.forms import ConfirmForm, LoginForm, RegisterForm
 from reminders import account_mail
 
 bp = Blueprint("auth", __name__)
@@ -34,6 +35,7 @@ HOME_BY_ROLE = {Role.PATIENT: "patient.doctors", Role.DOCTOR: "doctor.schedule",
 PENDING_LOGIN_MINUTES = 10
 RESET_TOKEN_KEY = "reset_token"
 INVITATION_TOKEN_KEY = "invitation_token"
+REGISTRATION_TOKEN_KEY = "registration_token"
 _breach = throttling.audit_breach
 
 
@@ -234,24 +236,62 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 @public
 @limiter.limit(throttling.REGISTRATIONS_PER_ADDRESS, methods=["POST"], on_breach=_breach)
+@limiter.limit(throttling.REGISTRATIONS_PER_EMAIL, methods=["POST"], key_func=throttling.email_registering,
+               on_breach=_breach)
 def register():
+    """Ask for an account. The answer is the same whether or not the address has one: the email
+    that follows says which (carebook/registration.py)."""
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            patient = accounts.register_patient(
-                db.session, audit.Actor(None, SOURCE), email=form.email.data, password=form.password.data,
-                full_name=form.full_name.data, date_of_birth=form.date_of_birth.data, phone=form.phone.data)
+            pending = registration.request_registration(
+                db.session, email=form.email.data, password=form.password.data, full_name=form.full_name.data,
+                date_of_birth=form.date_of_birth.data, phone=form.phone.data, source=SOURCE)
         except accounts.AccountError as error:
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(error.message)
         else:
-            sign_in.finish(patient.user, "registration", source=SOURCE)
-            current_app.logger.info("patient %s registered", patient.id)
-            flash("Welcome! Your account is ready. Choose a doctor to book an appointment.", "success")
-            return redirect(url_for("patient.doctors"))
+            account_mail.queue_registration_email(db.session, pending)
+            return render_template("auth/register_sent.html", hours=_link_hours())
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 400
+
+
+def _link_hours() -> int:
+    return int(registration.LINK_LIFETIME.total_seconds() // 3600)
+
+
+@bp.route("/register/confirm", methods=["GET", "POST"])
+@public
+@limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
+def confirm_registration():
+    """Finish a registration with the emailed link (``?token=...``, moved into the session at once)."""
+    token = request.args.get("token")
+    if token is not None:
+        # Out of the address bar, the history and any Referer before the page is even shown.
+        session[REGISTRATION_TOKEN_KEY] = token[:128]
+        return redirect(url_for("auth.confirm_registration"))
+    pending = registration.valid_request(db.session, session.get(REGISTRATION_TOKEN_KEY))
+    if pending is None:
+        session.pop(REGISTRATION_TOKEN_KEY, None)
+        return render_template("auth/register_invalid.html"), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            patient = registration.complete_registration(db.session, pending, source=SOURCE)
+        except accounts.AccountError:
+            # The address got an account since (another link of this mailbox): its owner may know.
+            db.session.rollback()
+            session.pop(REGISTRATION_TOKEN_KEY, None)
+            flash("This email address has an account already: log in, or choose a new password "
+                  "if you do not remember it.", "info")
+            return redirect(url_for("auth.login"))
+        sign_in.finish(patient.user, "registration", source=SOURCE)
+        current_app.logger.info("patient %s registered", patient.id)
+        flash("Welcome! Your account is ready. Choose a doctor to book an appointment.", "success")
+        return redirect(url_for("patient.doctors"))
+    return render_template("auth/register_confirm.html", form=form, registration=pending), form_status(form)
 
 
 # --------------------------------------------------------------------------- password reset
@@ -267,11 +307,9 @@ def forgot_password():
     form = ForgotPasswordForm()
     lifetime = current_app.config["PASSWORD_RESET_LIFETIME"]
     if form.validate_on_submit():
-        link = reset.request_reset(db.session, form.email.data, lifetime=lifetime,
-                                   base_url=current_app.config["BASE_URL"], source=SOURCE)
-        if link is not None:
-            app = current_app._get_current_object()
-            unit_of_work.after_commit(lambda: account_mail.send_reset_link(app, link))
+        user_id = reset.request_reset(db.session, form.email.data, source=SOURCE)
+        # Queued either way and sent after the response: the answer takes as long with an account as without.
+        account_mail.queue_password_reset(db.session, user_id)
         return render_template("auth/reset_sent.html", minutes=int(lifetime.total_seconds() // 60))
     status = 200 if request.method == "GET" else 400
     return render_template("auth/forgot.html", form=form), status

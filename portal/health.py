@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from carebook import throttle_store
 from carebook.access import public
+from carebook.database import connection_problem
 from carebook.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -42,8 +43,12 @@ def readyz():
     try:
         with db.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
-    except SQLAlchemyError:
-        current_app.logger.warning("readiness: database unreachable")
+    except SQLAlchemyError as error:
+        problem = connection_problem(error, db.engine.url)
+        if problem is not None and problem.misconfigured:
+            current_app.logger.error("readiness: database misconfigured: %s", problem.text)
+        else:
+            current_app.logger.warning("readiness: database unreachable")
         return jsonify(status="unavailable", reason="database unreachable"), 503
     if current != _expected_heads():
         return jsonify(status="unavailable", reason="migrations not at head"), 503

@@ -51,13 +51,18 @@ OPERATIONS: tuple[Operation, ...] = (
               {200: ("The token to send as X-CSRFToken on every POST and DELETE.", s.CsrfTokenResponse)}),
     Operation("/api/openapi.json", "get", "getOpenApi", "This document", "meta", None,
               {200: ("The OpenAPI 3.1 document.", None)}),
-    Operation("/api/patients", "post", "registerPatient", "Register as a patient (and sign in)", "session", None,
-              {201: ("Registered and signed in.", s.RegisterResponse),
-               429: ("too_many_requests: too many registrations from this address; wait and retry.",
-                     s.ErrorResponse)},
+    Operation("/api/patients", "post", "registerPatient", "Ask for a patient account (confirmed by email)",
+              "session", None,
+              {202: ("Accepted: the same answer whether or not the address has an account. An email follows: "
+                     "a link that makes the account (on the website), or, for an address with an account, "
+                     "how to sign in or choose a new password.", s.RegistrationAccepted),
+               429: ("too_many_requests: too many registrations from this address, or for this email "
+                     "address; wait and retry.", s.ErrorResponse)},
               body=s.RegisterRequest,
-              description="Fields that are wrong (including an email already registered or a weak "
-                          "password) are named in `error.fields` of the 422 answer."),
+              description="Fields that are wrong (a weak password, a birth date in the future, a malformed "
+                          "address) are named in `error.fields` of the 422 answer. Whether the address is "
+                          "registered is never said here. Nobody is signed in: sign in with POST /api/session "
+                          "once the emailed link has been followed."),
     Operation("/api/session", "post", "login", "Sign in", "session", None,
               {200: ("Signed in. Use the new csrf_token from now on.", s.SessionResponse),
                401: ("invalid_credentials: the same answer whether or not the email is registered; "
@@ -249,7 +254,7 @@ def _document(cookie_name: str) -> dict[str, Any]:
             "schemas": _component_schemas(),
             "securitySchemes": {
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": cookie_name,
-                               "description": "The session cookie set by POST /api/session or POST /api/patients."},
+                               "description": "The session cookie set by POST /api/session."},
             },
             "parameters": {
                 "CsrfToken": {

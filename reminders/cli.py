@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from carebook.database import connection_problem
 from carebook.extensions import db
 from models import LocalReminder, OutboxMessage, OutboxStatus
 from reminders.reconcile import reconcile
@@ -49,9 +50,15 @@ def relay_command(once: bool, interval: float, batch_size: int) -> None:
     while not stopping.is_set():
         try:
             result = relay_once(app, batch_size)
-        except Exception:  # a database blip must not end the worker; log and go on
+        except Exception as error:  # a database blip must not end the worker; log and go on
             db.session.rollback()
-            current_app.logger.exception("reminder relay pass failed")
+            problem = connection_problem(error, db.engine.url)
+            if problem is None:
+                current_app.logger.exception("reminder relay pass failed")
+            elif problem.misconfigured:  # one line, no stack: the setting is what to look at
+                current_app.logger.error("reminder relay pass failed: database misconfigured: %s", problem.text)
+            else:
+                current_app.logger.warning("reminder relay pass failed: database unavailable: %s", problem.text)
             stopping.wait(interval)
             continue
         finally:

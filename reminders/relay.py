@@ -9,12 +9,14 @@ One pass (:func:`relay_once`):
    lane is claimable, so a cancellation is never applied before the booking it cancels.
 2. Act on each row: reminder rows bring the backend's reminder in line with the
    appointment's current row (create, move or delete; each idempotent), email rows
-   render and send their snapshot.
+   render and send their snapshot, account email rows (a password reset link, a
+   registration email; no appointment, no lane) go to reminders/account_mail.py.
 3. Mark the row done, or keep it pending with ``attempts + 1``, ``next_attempt_at``
    after an exponential backoff with jitter, and ``last_error`` (error class and
    service code only, never personal data). After ``MAX_ATTEMPTS``, or at once for an
    error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
-4. With the local backend, fire due local reminders through the Lambda handler.
+4. Delete the registration requests nobody confirmed (carebook/registration.py).
+5. With the local backend, fire due local reminders through the Lambda handler.
 
 The pass is the worker's edge: :func:`relay_once` and its loop over a batch are the only
 code here that commits. A pass is a sequence of short units of work, each committed once: the claim (before anything
@@ -36,12 +38,13 @@ from flask import Flask
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from carebook import registration
 from carebook.clock import utcnow
 from carebook.extensions import db
 from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
-from reminders import emails
+from reminders import account_mail, emails
 from reminders.backends import local
 from reminders.planning import desired_reminder, schedule_name
 from reminders.retry import backoff
@@ -112,6 +115,8 @@ def act(app: Flask, row: OutboxMessage) -> str:
         if reminder is None:
             return state.backend.delete_reminder(schedule_name(row.appointment_id))
         return state.backend.put_reminder(reminder)
+    if row.kind in account_mail.KINDS:
+        return account_mail.deliver(app, db.session, row)
     message = emails.render(app, row.kind, row.payload, state.settings.email_sender)
     state.backend.mailer.send(message)
     return "sent"
@@ -133,6 +138,10 @@ def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayR
         if not rows:
             break
         _relay_batch(app, session, token, rows, result)
+
+    # Registrations nobody confirmed: their names, birth dates and phone numbers are not kept.
+    registration.prune(session)
+    session.commit()
 
     state = get_state(app)
     if state.settings.backend == "local":
@@ -185,7 +194,8 @@ def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, res
     if not _finish(session, row_id, token, status=OutboxStatus.DONE, processed_at=utcnow(), last_error="", **erase):
         logger.warning("outbox row %s: claim ran out before it was marked done", row_id)
     result.done += 1
-    result.actions.append(f"{kind.value} appointment {appointment_id}: {outcome}")
+    about = f"appointment {appointment_id}" if appointment_id is not None else f"outbox row {row_id}"
+    result.actions.append(f"{kind.value} {about}: {outcome}")
     logger.info("outbox row %s (%s): %s", row_id, kind.value, outcome)
 
 

@@ -101,6 +101,11 @@ def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -
                             password=get("SMTP_PASSWORD"),
                             starttls=get("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"))
     mail_folder = Path(get("MAIL_FOLDER") or Path(instance_path) / "mail")
+    if backend == "local" and smtp is None and config.get("ENV_NAME") == "production":
+        # Without this, every confirmation, reminder and password reset would quietly become
+        # a file in a container's /tmp, and no patient would ever get one.
+        raise ConfigError("SMTP_HOST must be set in production when REMINDER_BACKEND=local (otherwise every "
+                          "email would only be written to a file in MAIL_FOLDER); or set REMINDER_BACKEND=aws")
     return ReminderSettings(backend=backend, lead=lead, short_lead=short_lead, email_sender=sender,
                             aws=aws, smtp=smtp, mail_folder=mail_folder)
 

@@ -26,6 +26,7 @@ EXPECTED = {
     "auth.index": EVERYONE,
     "auth.login": EVERYONE,
     "auth.register": EVERYONE,
+    "auth.confirm_registration": EVERYONE,
     "auth.logout": SIGNED_IN,
     "auth.second_factor": EVERYONE,
     "auth.enrol": EVERYONE,

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from carebook import audit, totp
 from carebook.extensions import db
 from carebook.services import booking_service
+from tests import mailbox
 from tests.browser.accessibility import SIZES
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD, TOTP_SECRET, make_doctor, make_patient, make_staff
@@ -49,6 +50,10 @@ def test_new_patient_registers_logs_in_books_reschedules_and_cancels(app, live_s
     page.get_by_label("Phone").fill("07700 900321")
     page.get_by_label("Password").fill("a perfectly long passphrase")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    [message] = mailbox.sent(app, "nina@example.com")
+    page.goto(live_server + mailbox.path_of(mailbox.link(message, "/register/confirm")))
+    page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="Choose a doctor")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You have been logged out.")).to_be_visible()

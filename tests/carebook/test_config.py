@@ -37,7 +37,7 @@ def test_production_refuses_sqlite(tmp_path):
 
 def test_production_marks_cookies_secure(tmp_path):
     config = load_config(str(tmp_path), {"CAREBOOK_ENV": "production", "SECRET_KEY": "k" * 40,
-                                         "DATABASE_URL": "postgresql://db/x"})
+                                         "DATABASE_URL": "postgresql://db/x", "BASE_URL": "https://clinic.example"})
     assert config["SESSION_COOKIE_SECURE"] is True
 
 
@@ -86,3 +86,81 @@ def test_phone_region_is_read_from_the_environment_in_any_case(tmp_path):
 def test_unknown_phone_region_is_refused_by_name(tmp_path, value):
     with pytest.raises(ConfigError, match=f"CLINIC_PHONE_REGION.*{value}"):
         load_config(str(tmp_path), {"CLINIC_PHONE_REGION": value})
+
+
+# -- DATABASE_URL, REDIS_URL and BASE_URL: a wrong one is named, and its password never repeated ----------
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgresql://carebook:s3cret-pw@db.internal:fivefourthreetwo/carebook", "DATABASE_URL has a port that is not a number"),
+    ("carebook:s3cret-pw@db.internal/carebook", "DATABASE_URL is not a database URL"),
+    ("postgresql://carebook:s3cret-pw@db.internal:5432", "DATABASE_URL must name the database"),
+    ("mysql://carebook:s3cret-pw@db.internal/carebook", "DATABASE_URL must be a PostgreSQL or SQLite URL.*'mysql'"),
+    ("postgresql+psycopg2://carebook:s3cret-pw@db.internal/carebook",
+     "DATABASE_URL must be a PostgreSQL or SQLite URL.*'postgresql\\+psycopg2'"),
+    ("postgresql://carebook:s3cret-pw@db.internal/carebook?sslmod=require",
+     'DATABASE_URL is not a valid PostgreSQL URL: invalid URI query parameter: "sslmod"'),
+])
+def test_a_malformed_or_unsupported_database_url_is_named_without_its_password(tmp_path, url, expected):
+    with pytest.raises(ConfigError, match=f"^{expected}") as refused:
+        load_config(str(tmp_path), {"DATABASE_URL": url})
+    assert "s3cret-pw" not in str(refused.value)
+
+
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL names a SQLite file in .*missing.*does not exist"):
+        load_config(str(tmp_path), {"DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'carebook.sqlite3'}"})
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgres://u:pw@db.internal/carebook?sslmode=require",
+     "postgresql+psycopg://u:pw@db.internal/carebook?sslmode=require"),
+    ("postgresql://u@[::1]:5433/carebook", "postgresql+psycopg://u@[::1]:5433/carebook"),
+    ("sqlite:////srv/carebook.sqlite3", "sqlite:////srv/carebook.sqlite3"),
+])
+def test_good_database_urls_are_kept(tmp_path, url, expected):
+    assert load_config(str(tmp_path), {"DATABASE_URL": url})["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://:s3cret-pw@cache.internal:6379/0", "REDIS_URL must be a Redis URL .*got a 'http' URL"),
+    ("cache.internal:6379", "REDIS_URL must be a Redis URL"),
+    ("redis://:s3cret-pw@cache.internal:port/0", "REDIS_URL has a port that is not a number"),
+    ("redis://:s3cret-pw@/0", "REDIS_URL must name the Redis host"),
+    ("rediss://:s3cret-pw@cache.internal:6379/sessions", "REDIS_URL must end in a database number"),
+])
+def test_a_malformed_or_unsupported_redis_url_is_named_without_its_password(tmp_path, url, expected):
+    with pytest.raises(ConfigError, match=f"^{expected}") as refused:
+        load_config(str(tmp_path), {"REDIS_URL": url})
+    assert "s3cret-pw" not in str(refused.value)
+
+
+def test_a_good_redis_url_becomes_the_throttle_store(tmp_path):
+    config = load_config(str(tmp_path), {"REDIS_URL": "rediss://:pw@cache.internal:6379/0"})
+    assert config["RATELIMIT_STORAGE_URI"] == "rediss://:pw@cache.internal:6379/0"
+
+
+PRODUCTION = {"CAREBOOK_ENV": "production", "SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://db/x"}
+
+
+def test_production_refuses_to_start_without_a_base_url(tmp_path):
+    with pytest.raises(ConfigError, match="^BASE_URL must be set in production"):
+        load_config(str(tmp_path), PRODUCTION)
+
+
+def test_production_refuses_a_plain_http_base_url(tmp_path):
+    with pytest.raises(ConfigError, match="^BASE_URL must be an https:// address in production"):
+        load_config(str(tmp_path), {**PRODUCTION, "BASE_URL": "http://appointments.clinic.example"})
+
+
+@pytest.mark.parametrize("url", ["appointments.clinic.example", "ftp://clinic.example", "https://",
+                                 "https://clinic.example/?next=x", "https://clinic.example:port"])
+def test_a_base_url_that_is_no_web_address_is_refused(tmp_path, url):
+    with pytest.raises(ConfigError, match="^BASE_URL must be an address"):
+        load_config(str(tmp_path), {"BASE_URL": url})
+
+
+def test_the_base_url_loses_a_trailing_slash_and_defaults_to_the_development_server(tmp_path):
+    assert load_config(str(tmp_path), {**PRODUCTION, "BASE_URL": "https://clinic.example/"})["BASE_URL"] == \
+        "https://clinic.example"
+    assert load_config(str(tmp_path), {})["BASE_URL"] == "http://127.0.0.1:5000"

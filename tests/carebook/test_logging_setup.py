@@ -12,6 +12,7 @@ import pytest
 from carebook import logging_setup
 from carebook.access import public
 from carebook.extensions import db
+from tests import mailbox
 from tests.factories import make_doctor
 
 EMAIL = "ada.secret@mailbox.org"
@@ -81,12 +82,14 @@ def test_lines_outside_a_request_have_no_id(log_lines):
 def test_a_patients_journey_leaves_no_personal_data_in_the_logs(app, client, log_lines):
     doctor = make_doctor(name="Dr Visible Doctorname")
     db.session.commit()
-    # Registration, sign-in, a search with a query string, a booking with a reason, a bad request.
+    # Registration (the request, the relay's email, the link), sign-in, a search with a query string,
+    # a booking with a reason, a bad request.
     token = client.csrf_token()
     registered = client.post("/api/patients", json={
         "full_name": NAME, "email": EMAIL, "date_of_birth": "1980-02-03", "phone": "07700 900123",
         "password": PASSWORD}, headers={"X-CSRFToken": token})
-    assert registered.status_code == 201, registered.get_data(as_text=True)
+    assert registered.status_code == 202, registered.get_data(as_text=True)
+    assert mailbox.finish_registration(app, client, EMAIL).status_code == 302
     day = date(2026, 6, 2)
     client.get(f"/api/doctors/{doctor.id}/slots?from={day}&to={day + timedelta(days=3)}&note={EMAIL}")
     client.api("POST", "/api/appointments", json={"doctor_id": doctor.id, "start_at": "2026-06-02T09:00:00Z",

@@ -62,7 +62,8 @@ def parameters(password_hash: str) -> Parameters:
 
 @pytest.mark.parametrize("environment", ["production", "development", "test"])
 def test_the_standard_parameters_are_the_default_in_every_environment(environment, tmp_path):
-    env = {"CAREBOOK_ENV": environment, "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/carebook"}
+    env = {"CAREBOOK_ENV": environment, "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://db/carebook",
+           "BASE_URL": "https://clinic.example"}
     assert load_config(str(tmp_path), env)["PASSWORD_HASHING"] == "standard"
     assert parameters(passwords.hash_password("a fine passphrase")) == profiles.RFC_9106_LOW_MEMORY
 

@@ -19,6 +19,8 @@ from tests.factories import TOTP_SECRET, make_patient, make_staff
 NEW_KEY = "a-new-key-for-the-secrets-" + "n" * 32
 OTHER_KEY = "somebody-elses-key-entirely-" + "o" * 32
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/unused"
+#: What production requires besides the keys (carebook/config.py, reminders/settings.py).
+PRODUCTION_SETTINGS = {"BASE_URL": "https://clinic.example", "SMTP_HOST": "mail.clinic.example"}
 
 
 def stored_secret(user_id: int) -> str:
@@ -70,7 +72,7 @@ def test_a_session_row_holds_only_the_hash_of_the_cookies_token(app, client):
 
 
 def test_production_refuses_to_start_without_the_keys(tmp_path):
-    env = {**_test_env(UNREACHABLE, tmp_path), "CAREBOOK_ENV": "production"}
+    env = {**_test_env(UNREACHABLE, tmp_path), "CAREBOOK_ENV": "production", **PRODUCTION_SETTINGS}
     with pytest.raises(ConfigError, match="SECRETS_ENCRYPTION_KEYS must be set in production"):
         create_app(env=env)
 
@@ -92,7 +94,7 @@ def test_the_message_never_shows_a_key(tmp_path):
 
 
 def test_production_refuses_the_session_secret_as_an_encryption_key(tmp_path):
-    env = {**_test_env(UNREACHABLE, tmp_path), "CAREBOOK_ENV": "production"}
+    env = {**_test_env(UNREACHABLE, tmp_path), "CAREBOOK_ENV": "production", **PRODUCTION_SETTINGS}
     env["SECRETS_ENCRYPTION_KEYS"] = env["SECRET_KEY"]
     with pytest.raises(ConfigError, match="must not contain SECRET_KEY"):
         create_app(env=env)
@@ -117,7 +119,7 @@ def test_a_wrong_key_stops_the_start_with_a_message(app, database_url, tmp_path)
 
 def test_an_unreachable_database_is_not_checked_and_the_app_starts(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="carebook.secrets_at_rest"):
-        app = app_with_keys(UNREACHABLE, tmp_path, NEW_KEY, CAREBOOK_ENV="production")
+        app = app_with_keys(UNREACHABLE, tmp_path, NEW_KEY, CAREBOOK_ENV="production", **PRODUCTION_SETTINGS)
     assert app.config["SECRETS_ENCRYPTION_KEYS"] == (NEW_KEY,)
     assert "were not checked" in caplog.text
 

@@ -204,6 +204,11 @@ def test_gunicorn_settings_for_production():
 # -- the start command, run ---------------------------------------------------------------------------
 
 
+#: What production requires besides the image's own ENV lines (infra/production.yaml sets these); no
+#: mail is sent here, so the SMTP server need not exist.
+STACK_SETTINGS = {"BASE_URL": "https://clinic.example", "SMTP_HOST": "mail.clinic.example"}
+
+
 @pytest.fixture(scope="module")
 def migrated_database():
     if POSTGRES_PROBLEM:
@@ -213,8 +218,9 @@ def migrated_database():
         admin.execute(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        env = {**os.environ, **image_env(), "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
-               "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32), "CAREBOOK_INSTANCE_PATH": "/tmp/carebook-deploy-test", "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, **image_env(), **STACK_SETTINGS, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
+               "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32), "CAREBOOK_INSTANCE_PATH": "/tmp/carebook-deploy-test",
+               "PYTHONPATH": str(ROOT)}
         # The deployment's migration step, as the one-off task runs it.
         subprocess.run([str(VENV_BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=120)
@@ -242,8 +248,8 @@ def get(url: str, headers: dict | None = None):
 @pytest.fixture(scope="module")
 def server(migrated_database, tmp_path_factory):
     port = free_port()
-    env = {**os.environ, **image_env(), "DATABASE_URL": migrated_database, "SECRET_KEY": secrets.token_hex(32),
-           "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
+    env = {**os.environ, **image_env(), **STACK_SETTINGS, "DATABASE_URL": migrated_database,
+           "SECRET_KEY": secrets.token_hex(32), "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
            "CAREBOOK_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "GUNICORN_WORKERS": "2", "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("STATIC_MANIFEST", None)

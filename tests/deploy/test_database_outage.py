@@ -5,7 +5,9 @@ new ones refused), stall it (a black hole) and restore it, and watch what patien
 """
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 
 import pytest
 from sqlalchemy import make_url
@@ -142,3 +144,44 @@ def test_connections_that_died_while_the_pool_was_idle_are_replaced_without_an_e
     proxy.restore()
     pool_clock.advance(1.2)  # longer than DATABASE_PING_AFTER_IDLE: the pooled connection is pinged first
     assert patient_client.get("/api/doctors").status_code == 200
+
+
+# -- telling a wrong DATABASE_URL from an outage in the log ---------------------------------------------------
+
+
+def _database_lines(caplog) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if "database" in record.getMessage()]
+
+
+def test_a_database_that_does_not_exist_is_logged_as_a_wrong_setting_not_as_an_outage(database_url, tmp_path,
+                                                                                        caplog):
+    missing = f"carebook_never_created_{uuid.uuid4().hex[:8]}"
+    wrong = create_app(env={
+        "CAREBOOK_ENV": "test", "SECRET_KEY": "test-secret-key-" + "x" * 32, "CAREBOOK_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": make_url(database_url).set(database=missing).render_as_string(hide_password=False)})
+    wrong.test_client_class = Browser
+    client = wrong.test_client()
+    try:
+        with caplog.at_level(logging.WARNING):
+            response = client.submit("/login", {"email": "someone@example.test", "password": "whatever it is"})
+            ready = client.get("/readyz")
+    finally:
+        with wrong.app_context():
+            db.engine.dispose()
+    assert response.status_code == 503 and ready.status_code == 503  # to the patient: briefly unavailable
+    lines = _database_lines(caplog)
+    assert len(lines) == 2 and all(record.levelno == logging.ERROR for record in lines)
+    for record in lines:
+        message = record.getMessage()
+        assert "database misconfigured" in message and f'database "{missing}", which does not exist' in message
+        assert "DATABASE_URL" in message and "unavailable (" not in message
+
+
+def test_an_outage_is_logged_as_the_database_being_unavailable_not_as_a_wrong_setting(proxy, patient_client,
+                                                                                       caplog):
+    proxy.cut()
+    with caplog.at_level(logging.WARNING):
+        assert patient_client.get("/api/doctors").status_code == 503
+    [line] = _database_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert line.getMessage().startswith("database unavailable") and "misconfigured" not in line.getMessage()

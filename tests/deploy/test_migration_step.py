@@ -36,7 +36,8 @@ def empty_database():
 def test_two_deployments_migrating_at_once_both_succeed_and_leave_the_schema_at_head(empty_database, tmp_path):
     env = {**os.environ, "FLASK_APP": "wsgi", "CAREBOOK_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
            "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
-           "DATABASE_URL": empty_database, "CAREBOOK_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(ROOT)}
+           "DATABASE_URL": empty_database, "CAREBOOK_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(ROOT),
+           "BASE_URL": "https://clinic.example", "SMTP_HOST": "mail.clinic.example"}
     processes = [subprocess.Popen([str(FLASK), "db", "upgrade"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outputs = [process.communicate(timeout=180)[0] for process in processes]

@@ -15,8 +15,9 @@ from sqlalchemy import event, func, select
 
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, AppointmentStatus, IdempotencyRecord
+from models import Appointment, AppointmentStatus, IdempotencyRecord, Patient, User
 from portal import api
+from tests import mailbox
 from tests.factories import PASSWORD, SYSTEM, current_code, make_doctor, make_patient
 
 UTC = timezone.utc
@@ -99,25 +100,30 @@ REGISTRATION = {"full_name": "Nia Newcomer", "email": "Nia@Example.com", "date_o
                 "phone": "07700 900123", "password": "a long and unusual passphrase"}
 
 
-def test_register_creates_the_patient_and_signs_them_in(client, session):
+def test_register_is_accepted_and_the_emailed_link_makes_the_patient(app, client, session):
     response = client.api("POST", "/api/patients", json=REGISTRATION)
 
-    assert response.status_code == 201
-    body = response.get_json()
-    assert body["patient"] == {"id": body["patient"]["id"], "full_name": "Nia Newcomer",
-                               "email": "nia@example.com", "date_of_birth": "1991-02-03",
-                               "phone": "+447700900123", "contact_preference": "email"}
-    assert body["csrf_token"]
-    assert client.get("/api/appointments").status_code == 200
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "check_your_email", "message": api.REGISTRATION_ACCEPTED_MESSAGE}
+    assert client.get("/api/appointments").status_code == 401  # nobody is signed in yet
+    assert mailbox.finish_registration(app, app.test_client(), "nia@example.com").status_code == 302
+    signed_in = log_in(client, "nia@example.com", REGISTRATION["password"])
+    assert signed_in.status_code == 200
+    assert signed_in.get_json()["user"]["full_name"] == "Nia Newcomer"
+    patient = session.scalar(select(Patient).join(Patient.user).where(User.email == "nia@example.com"))
+    assert (patient.date_of_birth, patient.phone) == (date(1991, 2, 3), "+447700900123")
 
 
-def test_register_with_an_email_already_registered_is_422_on_the_email_field(client, patient):
-    response = client.api("POST", "/api/patients", json={**REGISTRATION, "email": "PAT@example.test"})
+def test_register_with_an_email_already_registered_is_the_same_202_and_mails_its_owner(app, client, session):
+    make_patient(name="Tess Taken", email="taken@example.com")
+    session.commit()
+    response = client.api("POST", "/api/patients", json={**REGISTRATION, "email": "TAKEN@example.com"})
 
-    assert response.status_code == 422
-    error = response.get_json()["error"]
-    assert error["code"] == "invalid_request"
-    assert list(error["fields"]) == ["email"]
+    assert response.status_code == 202
+    assert response.get_json() == {"status": "check_your_email", "message": api.REGISTRATION_ACCEPTED_MESSAGE}
+    [notice] = mailbox.sent(app, "taken@example.com")
+    assert notice["X-Carebook-Email"] == "account_exists"
+    assert session.scalar(select(func.count()).select_from(User)) == 1
 
 
 def test_register_with_a_common_password_is_422_on_the_password_field(client, session):

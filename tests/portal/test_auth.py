@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carebook import accounts
 from carebook.extensions import db
-from models import Role, User
+from models import RegistrationRequest, Role, User
+from tests import mailbox
 from tests.factories import PASSWORD, make_doctor, make_patient, make_staff
 
 
@@ -135,14 +136,18 @@ def test_session_cookie_is_httponly_and_lax(app, client):
     assert "HttpOnly" in header and "SameSite=Lax" in header
 
 
-def test_register_creates_a_signed_in_patient(app, client):
+def test_register_asks_to_check_the_email_whose_link_makes_a_signed_in_patient(app, client):
     response = client.submit("/register", {
         "full_name": "Nora New", "email": "Nora@Example.com", "date_of_birth": "1991-02-03",
         "phone": "07700 900111", "password": "a long enough passphrase"})
-    assert response.status_code == 302 and response.headers["Location"] == "/doctors"
+    assert response.status_code == 200 and b"Check your email" in response.data
+    assert db.session.scalar(select(User).where(User.email == "nora@example.com")) is None  # not before the link
+    done = mailbox.finish_registration(app, client, "nora@example.com")
+    assert done.status_code == 302 and done.headers["Location"] == "/doctors"
     user = db.session.scalar(select(User).where(User.email == "nora@example.com"))
     assert user.role is Role.PATIENT and user.patient.phone == "+447700900111"  # stored in E.164
     assert client.get("/appointments").status_code == 200
+    assert app.test_client().login("nora@example.com", "a long enough passphrase").status_code == 302
 
 
 def test_register_refuses_a_common_password(client):
@@ -152,13 +157,18 @@ def test_register_refuses_a_common_password(client):
     assert response.status_code == 400 and b"too common" in response.data
 
 
-def test_register_refuses_an_email_in_use_in_any_case(app, client):
-    make_patient(email="taken@example.com")
+def test_register_with_an_email_in_use_in_any_case_makes_no_account_and_tells_its_owner(app, client):
+    existing = make_patient(email="taken@example.com")
     db.session.commit()
     response = client.submit("/register", {
         "full_name": "Nora New", "email": "TAKEN@example.com", "date_of_birth": "1991-02-03",
         "phone": "07700 900111", "password": "a long enough passphrase"})
-    assert response.status_code == 400 and b"already exists" in response.data
+    assert response.status_code == 200 and b"Check your email" in response.data
+    [notice] = mailbox.sent(app, "taken@example.com")
+    assert notice["X-Carebook-Email"] == "account_exists" and "/register/confirm" not in mailbox.text(notice)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert app.test_client().login("taken@example.com").status_code == 302  # the owner's password stands
+    assert db.session.get(User, existing.user.id).full_name != "Nora New"
 
 
 def test_register_refuses_a_birth_date_in_the_future(client):
@@ -174,6 +184,7 @@ def test_register_rejects_oversize_input_without_writing(client):
         "phone": "07700 900111", "password": "a long enough passphrase"})
     assert response.status_code == 400
     assert db.session.scalar(select(User).where(User.email == "nora@example.com")) is None
+    assert db.session.scalar(select(func.count()).select_from(RegistrationRequest)) == 0
 
 
 def test_repeated_wrong_passwords_block_that_address_for_that_account(app, client):

@@ -1,6 +1,10 @@
 """`flask reminders relay --once` and `flask reminders status`."""
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from reminders.relay import relay_once
 from tests.reminders.helpers import book
 
@@ -72,3 +76,37 @@ def test_relay_loop_goes_on_after_a_failed_pass(app, monkeypatch):
     result = app.test_cli_runner().invoke(args=["reminders", "relay", "--interval", "0.1"])
     assert (result.exit_code, len(passes)) == (0, 2)
     assert result.output.splitlines()[-1] == "Reminder relay stopped."
+
+
+@pytest.mark.postgres_only
+def test_relay_loop_logs_a_database_that_does_not_exist_as_a_wrong_setting_in_one_line(database_url, tmp_path,
+                                                                                       monkeypatch, caplog):
+    import threading
+    import uuid
+
+    from sqlalchemy import make_url
+
+    from carebook.app import create_app
+    from carebook.extensions import db
+    from reminders import cli
+
+    missing = f"carebook_never_created_{uuid.uuid4().hex[:8]}"
+    wrong = create_app(env={"CAREBOOK_ENV": "test", "CAREBOOK_INSTANCE_PATH": str(tmp_path),
+                            "DATABASE_URL": make_url(database_url).set(database=missing)
+                            .render_as_string(hide_password=False)})
+
+    class StopAfterOnePass(threading.Event):
+        def wait(self, timeout=None):
+            self.set()
+            return True
+
+    monkeypatch.setattr(cli.threading, "Event", StopAfterOnePass)
+    with caplog.at_level(logging.WARNING):
+        result = wrong.test_cli_runner().invoke(args=["reminders", "relay", "--interval", "0.1"])
+    with wrong.app_context():
+        db.engine.dispose()
+    assert result.exit_code == 0
+    [line] = [record for record in caplog.records if "relay pass failed" in record.getMessage()]
+    assert line.levelno == logging.ERROR and line.exc_info is None
+    assert f'database misconfigured: DATABASE_URL names the database "{missing}", which does not exist' \
+        in line.getMessage()

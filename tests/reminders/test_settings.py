@@ -114,3 +114,15 @@ def test_the_local_backend_writes_to_the_mail_folder_without_smtp():
     from reminders.backends.local import local_mailer
 
     assert local_mailer(load({})) == FolderMailer(load({}).mail_folder)
+
+
+def test_production_refuses_the_local_backend_without_smtp():
+    # Every email would otherwise only become a file in the container.
+    with pytest.raises(ConfigError, match="^SMTP_HOST must be set in production when REMINDER_BACKEND=local"):
+        load({}, {"ENV_NAME": "production"})
+
+
+def test_production_sends_through_smtp_or_aws():
+    assert load({"SMTP_HOST": "mail.clinic.example"}, {"ENV_NAME": "production"}).smtp.host == "mail.clinic.example"
+    assert load(AWS, {"ENV_NAME": "production"}).backend == "aws"
+    assert load({}, {"ENV_NAME": "development"}).smtp is None

@@ -90,7 +90,8 @@ def test_development_sends_no_hsts(tmp_path):
 
 def test_production_uses_a_host_prefixed_secure_session_cookie(tmp_path):
     env = {**_test_env("postgresql://nobody@127.0.0.1:1/unused", tmp_path), "CAREBOOK_ENV": "production",
-           "SECRETS_ENCRYPTION_KEYS": "an-encryption-key-for-this-test-" + "y" * 32}
+           "SECRETS_ENCRYPTION_KEYS": "an-encryption-key-for-this-test-" + "y" * 32,
+           "BASE_URL": "https://clinic.example", "SMTP_HOST": "mail.clinic.example"}
     app = create_app(env=env)
     app.test_client_class = Browser
     response = app.test_client().get("/login", base_url="https://clinic.example")

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carebook.extensions import db
-from models import Appointment, AuditEntry, Patient, TimeOff, User
+from models import Appointment, AuditEntry, OutboxMessage, Patient, RegistrationRequest, TimeOff, User
 from tests.factories import PASSWORD, make_doctor, make_patient
 
 TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
@@ -75,6 +75,7 @@ def test_a_nul_character_in_a_form_is_refused_without_writing(client, field, val
     response = client.submit("/register", data)
     assert response.status_code == 400
     assert _count(User) == 0 and _count(Patient) == 0
+    assert _count(RegistrationRequest) == 0 and _count(OutboxMessage) == 0
 
 
 def test_a_nul_character_in_a_query_string_is_refused(patient_client):
@@ -94,7 +95,7 @@ def test_registration_with_a_bad_date_is_refused_next_to_the_field(client, date_
         "full_name": "Nora New", "email": "nora@example.com", "date_of_birth": date_of_birth,
         "phone": "07700 900111", "password": "a long enough passphrase"})
     assert response.status_code == 400 and b"date_of_birth-errors" in response.data
-    assert _count(User) == 0
+    assert _count(User) == 0 and _count(RegistrationRequest) == 0 and _count(OutboxMessage) == 0
 
 
 @pytest.mark.parametrize("body, field", [

@@ -18,8 +18,11 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def _mails(app) -> list:
+    """The emails sent so far: first the relay sends what the requests queued, as the worker does."""
+    from reminders.relay import relay_once
     from reminders.state import get_state
 
+    relay_once(app)
     folder = Path(get_state(app).settings.mail_folder)
     if not folder.exists():
         return []

@@ -51,6 +51,10 @@ def _guess_from_many_addresses(app, address: str, times: int = LIMIT.amount, fir
 
 
 def _mails(app) -> list:
+    """The emails sent so far: first the relay sends what requests queued (the reset link), as the worker does."""
+    from reminders.relay import relay_once
+
+    relay_once(app)
     folder = Path(get_state(app).settings.mail_folder)
     if not folder.exists():
         return []
