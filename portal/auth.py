@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, logout_user
 from markupsafe import Markup
 
-from carebook import accounts, audit, auth_events, invitations, registration, reset, throttling, totp, two_factor, unit_of_work
+from carebook import accounts, auth_events, invitations, registration, reset, throttling, totp, two_factor
 from carebook.access import allow, public
 from carebook.clock import utcnow
 from carebook.extensions import db, limiter
