@@ -258,6 +258,16 @@ def register():
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 400
 
 
+def _token_out_of_the_address_bar(key: str):
+    """An emailed link's ``?token=...`` goes into the session, and the page is shown again without it:
+    out of the address bar, the history and any Referer before the page is even shown. None if none came."""
+    token = request.args.get("token")
+    if token is None:
+        return None
+    session[key] = token[:128]
+    return redirect(url_for(request.endpoint))
+
+
 def _link_hours() -> int:
     return int(registration.LINK_LIFETIME.total_seconds() // 3600)
 
@@ -267,11 +277,9 @@ def _link_hours() -> int:
 @limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
 def confirm_registration():
     """Finish a registration with the emailed link (``?token=...``, moved into the session at once)."""
-    token = request.args.get("token")
-    if token is not None:
-        # Out of the address bar, the history and any Referer before the page is even shown.
-        session[REGISTRATION_TOKEN_KEY] = token[:128]
-        return redirect(url_for("auth.confirm_registration"))
+    moved = _token_out_of_the_address_bar(REGISTRATION_TOKEN_KEY)
+    if moved is not None:
+        return moved
     pending = registration.valid_request(db.session, session.get(REGISTRATION_TOKEN_KEY))
     if pending is None:
         session.pop(REGISTRATION_TOKEN_KEY, None)
@@ -320,11 +328,9 @@ def forgot_password():
 @limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
 def reset_password():
     """Choose a new password with the emailed link (``?token=...``, moved into the session at once)."""
-    token = request.args.get("token")
-    if token is not None:
-        # Out of the address bar, the history and any Referer before the page is even shown.
-        session[RESET_TOKEN_KEY] = token[:128]
-        return redirect(url_for("auth.reset_password"))
+    moved = _token_out_of_the_address_bar(RESET_TOKEN_KEY)
+    if moved is not None:
+        return moved
     row = reset.valid_token(db.session, session.get(RESET_TOKEN_KEY))
     if row is None:
         session.pop(RESET_TOKEN_KEY, None)
@@ -356,11 +362,9 @@ def reset_password():
 @limiter.limit(throttling.RESET_USES_PER_ADDRESS, on_breach=_breach)
 def accept_invitation():
     """A patient registered by staff chooses a password (and adds an email) with their single-use link."""
-    token = request.args.get("token")
-    if token is not None:
-        # Out of the address bar, the history and any Referer before the page is even shown.
-        session[INVITATION_TOKEN_KEY] = token[:128]
-        return redirect(url_for("auth.accept_invitation"))
+    moved = _token_out_of_the_address_bar(INVITATION_TOKEN_KEY)
+    if moved is not None:
+        return moved
     row = invitations.valid_invitation(db.session, session.get(INVITATION_TOKEN_KEY))
     if row is None:
         session.pop(INVITATION_TOKEN_KEY, None)
