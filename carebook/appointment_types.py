@@ -2,7 +2,7 @@
 
 A doctor's *default type* is what is booked when nobody names a type (old API clients,
 scripts). Every doctor has one, made with them from their appointment length and buffer
-(and, for doctors who existed before types, by migration 0010); the doctor's own
+(and, for doctors who existed before types, by migration 0011); the doctor's own
 "appointment length and buffer" settings keep it in step.
 
 Every change is checked here (a clear :class:`AppointmentTypeError` naming the field) and

@@ -236,7 +236,7 @@ def check_keys(app: Flask) -> None:
 
     A database that cannot be reached now is not checked (the app starts and answers 503
     until it is back: carebook/database.py); one not yet migrated has nothing to check.
-    Values still in plain text (a database from before migration 0008) are left to the
+    Values still in plain text (a database from before migration 0007) are left to the
     migration, or to `flask secrets re-encrypt`.
     """
     with app.app_context():
@@ -318,7 +318,7 @@ def reencrypt(connection: Connection, keyring: Keyring, columns: Iterable[Column
 
 
 def decrypt_all(connection: Connection, keyring: Keyring, columns: Iterable[Column]) -> int:
-    """Store the values of these columns in plain text again (migration 0008's downgrade only). Returns how many."""
+    """Store the values of these columns in plain text again (migration 0007's downgrade only). Returns how many."""
     count = 0
     for col in columns:
         if not _present(connection, col):

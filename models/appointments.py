@@ -24,7 +24,7 @@ class AppointmentStatus(str, enum.Enum):
 
 # The database itself refuses overlapping booked appointments. On PostgreSQL these
 # are exclusion constraints over half-open ranges; on SQLite, triggers (see the
-# initial migration and 0010). A doctor's range runs to ``buffer_end_at`` (the
+# initial migration and 0011). A doctor's range runs to ``buffer_end_at`` (the
 # appointment and the buffer after it), a patient's to ``end_at``. The booking service
 # maps either to a clean conflict.
 DOCTOR_OVERLAP_CONSTRAINT = "ex_appointments_doctor_overlap"

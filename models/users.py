@@ -201,7 +201,7 @@ class Patient(db.Model):
     #: None only once the patient is erased (carebook/patient_data/erasure.py).
     date_of_birth: Mapped[date | None]
     #: E.164 ("+447700900123", carebook/phones.py); an old number that could not be read when
-    #: numbers moved to E.164 (migration 0012) is kept as typed, with ``phone_needs_check`` set.
+    #: numbers moved to E.164 (migration 0009) is kept as typed, with ``phone_needs_check`` set.
     phone: Mapped[str] = mapped_column(String(32))
     phone_needs_check: Mapped[bool] = mapped_column(default=False, server_default=false())
     contact_preference: Mapped[ContactPreference] = mapped_column(

@@ -1,4 +1,4 @@
-"""Migration 0010 on a database filled by the old schema: every doctor gets a type, every appointment points at it."""
+"""Migration 0011 on a database filled by the old schema: every doctor gets a type, every appointment points at it."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone

@@ -1,4 +1,4 @@
-"""Migrations 0012-0013 on a database filled by the old schema: numbers move to E.164, nothing is lost."""
+"""Migrations 0009-0010 on a database filled by the old schema: numbers move to E.164, nothing is lost."""
 from __future__ import annotations
 
 import pytest

@@ -22,8 +22,8 @@ clause only while foreign keys are off, so they are turned off around that one s
 (before any row is written, so outside a transaction where the PRAGMA works) and on again.
 The guard's triggers are dropped and written again.
 
-Revision ID: 0010
-Revises: 0013
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 from datetime import timedelta
@@ -33,8 +33,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0013'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ column is replaced instead: add, copy, drop the old one, rename (SQLite 3.35 or 
 The downgrade stores the keys in plain text again and ends every session (a hash cannot
 be turned back into the token: everyone signs in again).
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-10
 """
@@ -25,7 +25,7 @@ from alembic import op
 from carebook import secrets_at_rest
 
 # revision identifiers, used by Alembic.
-revision = '0008'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

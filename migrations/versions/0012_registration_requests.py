@@ -9,8 +9,8 @@
 PostgreSQL changes the outbox's column and CHECK constraint in place; SQLite, which cannot
 alter either, copies the table (batch mode, from the table as it is to be).
 
-Revision ID: 0007
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

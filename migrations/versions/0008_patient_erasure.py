@@ -8,16 +8,16 @@ would fail on the appointments that refer to it; the column is replaced instead 
 copy, drop the old one, rename: SQLite 3.35 or newer). The downgrade gives erased
 patients 1900-01-01, a placeholder the old schema's NOT NULL needs (their real date is gone).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-10
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -7,8 +7,8 @@ the staff console lists it for someone to call the patient: nothing is lost. The
 out here (not imported from carebook/phones.py) so that this migration keeps doing what it did.
 Downgrading keeps the E.164 numbers (a valid number for the old schema) and drops the flag.
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 import re
@@ -18,8 +18,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0009'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -13,8 +13,8 @@ old table neither cascades into sessions nor trips the patients' and doctors' re
 password and add an email (carebook/invitations.py); only the token's hash is kept.
 Downgrading refuses while a user has no email, rather than invent addresses.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -22,8 +22,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0013'
-down_revision = '0012'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
@@ -58,7 +58,7 @@ def downgrade():
     without = op.get_bind().scalar(sa.text("SELECT count(*) FROM users WHERE email IS NULL"))
     if without:
         raise RuntimeError(f"{without} account(s) have no email address: give them one (or remove them) "
-                           "before downgrading below 0013")
+                           "before downgrading below 0010")
     with op.batch_alter_table('invitations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitations_user_id'))
     op.drop_table('invitations')
