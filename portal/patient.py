@@ -165,7 +165,7 @@ def appointments():
     upcoming = [a for a in rows if a.status is AppointmentStatus.BOOKED and a.end_at > now]
     past = sorted((a for a in rows if a not in upcoming), key=lambda a: a.start_at, reverse=True)
     return render_template("patient/appointments.html", upcoming=upcoming, past=past,
-                           service=booking_service(), now=now, confirm_form=ConfirmForm())
+                           service=booking_service(), now=now)
 
 
 @bp.route("/appointments/<int:appointment_id>")
@@ -176,7 +176,7 @@ def appointment(appointment_id: int):
     return render_template("patient/appointment.html", appointment=appointment, service=service,
                            now=utcnow(), just_booked=request.args.get("booked") == "1",
                            cancelled_by_clinic=appointment.cancelled_by_clinic,
-                           cutoff_hours=service.policy.cutoff_hours, confirm_form=ConfirmForm())
+                           cutoff_hours=service.policy.cutoff_hours)
 
 
 @bp.route("/appointments/<int:appointment_id>/calendar.ics")
