@@ -33,9 +33,11 @@ class SesMailer:
     def __init__(self, client: Any):
         self.client = client
 
-    def send(self, message: EmailMessage) -> None:
-        self.client.send_email(FromEmailAddress=str(message["From"]),
-                               Content={"Raw": {"Data": message.as_bytes()}})
+    def send(self, message: EmailMessage) -> str | None:
+        """Returns SES's message id (kept in the delivery records)."""
+        response = self.client.send_email(FromEmailAddress=str(message["From"]),
+                                          Content={"Raw": {"Data": message.as_bytes()}})
+        return response.get("MessageId") if isinstance(response, dict) else None
 
 
 @dataclass

@@ -9,7 +9,8 @@ from models.appointments import (
 )
 from models.appointment_types import AppointmentType, Audience, DoctorAppointmentType
 from models.availability import DateOverride, TimeOff, WeeklyHours
-from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
+from models.outbox import (LocalReminder, NotificationDelivery, OutboxKind, OutboxMessage, OutboxStatus,
+                            ReminderDelivery)
 from models.users import (ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode,
                           RegistrationRequest, Role, User, UserSession)
 
@@ -26,6 +27,7 @@ __all__ = [
     "Doctor",
     "IdempotencyRecord",
     "Invitation",
+    "NotificationDelivery",
     "PATIENT_OVERLAP_CONSTRAINT",
     "PasswordResetToken",
     "Patient",

@@ -146,3 +146,42 @@ class ReminderDelivery(db.Model):
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+DELIVERY_CHANNELS = ("email", "sms")
+DELIVERY_OUTCOMES = ("sent", "skipped", "failed")
+
+
+class NotificationDelivery(db.Model):
+    """What was sent to a patient, on which channel, when: one row per message per channel per outcome.
+
+    Written from records, never from guesses: the relay writes the emails it sends itself (and
+    the skips the booking transaction decides), and the reminder function's delivery receipts
+    (messaging/receipts.py) for reminders and SMS notices, drained from the receipts queue on
+    AWS, handed over directly in the embedded mode. A failed attempt that a retry then sends
+    leaves both rows. No address, phone number or text is kept: ids and codes only.
+    """
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint("outcome IN ('sent', 'skipped', 'failed')", name="outcome_known"),
+        Index("ix_notification_deliveries_appointment", "appointment_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: A receipt delivered twice (SQS is at least once) is recorded once.
+    receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
+    #: Null for a message about no appointment (a staff invitation).
+    appointment_id: Mapped[int | None]
+    #: The reminder's or notice's id, or the outbox row's ("outbox-12").
+    message_id: Mapped[str] = mapped_column(String(128))
+    #: "confirmation", "updated", "cancellation", "reminder" or "invitation".
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(8))
+    #: Why it was skipped, or the error code of a failure.
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    provider_message_id: Mapped[str] = mapped_column(String(128), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,8 +30,10 @@ from reminders.planning import (
     acceptable_fire_times,
     appointment_id_from_name,
     booked_at,
+    channels_of,
     desired_reminder,
     planned_fire_at,
+    quiet_of,
     reminder_payload,
     schedule_name,
 )
@@ -88,15 +90,18 @@ def reconcile(app: Flask, repair: bool = False) -> Report:
             report.in_flight += 1
             continue
         booked = booked_at(session, appointment)
+        channels = channels_of(appointment.patient)
+        # A reminder that goes by SMS keeps out of the quiet hours (reminders/planning.py).
+        quiet = quiet_of(app, settings) if "sms" in channels else None
         if current is None:
-            planned = planned_fire_at(appointment.start_at, booked, settings)
-            if planned is not None and planned >= now + MIN_AHEAD:
+            planned = planned_fire_at(appointment.start_at, booked, settings, quiet)
+            if channels and planned is not None and planned >= now + MIN_AHEAD:
                 report.findings.append(Finding("missing", name, appointment.id, f"due at {planned:%Y-%m-%d %H:%M} UTC"))
             continue
         if current.fire_at is not None and current.fire_at <= now + MIN_AHEAD:
             continue  # firing now: leave it be
         problems = []
-        if current.fire_at not in acceptable_fire_times(appointment.start_at, booked, settings):
+        if current.fire_at not in acceptable_fire_times(appointment.start_at, booked, settings, quiet):
             problems.append("wrong time")
         if current.payload != reminder_payload(app, appointment):
             problems.append("wrong payload")

@@ -9,14 +9,17 @@ One pass (:func:`relay_once`):
    lane is claimable, so a cancellation is never applied before the booking it cancels.
 2. Act on each row: reminder rows bring the backend's reminder in line with the
    appointment's current row (create, move or delete; each idempotent), email rows
-   render and send their snapshot, account email rows (a password reset link, a
+   render and send their snapshot (and write its delivery record), SMS rows (an email
+   row's kind with ``channel: sms``, reminders/notices.py) go to the backend as a notice
+   message for the reminder function, account email rows (a password reset link, a
    registration email; no appointment, no lane) go to reminders/account_mail.py.
 3. Mark the row done, or keep it pending with ``attempts + 1``, ``next_attempt_at``
    after an exponential backoff with jitter, and ``last_error`` (error class and
    service code only, never personal data). After ``MAX_ATTEMPTS``, or at once for an
    error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
 4. Delete the registration requests nobody confirmed (carebook/registration.py).
-5. With the local backend, fire due local reminders through the Lambda handler.
+5. With the local backend, fire due local reminders through the Lambda handler; with the
+   AWS backend, drain the delivery receipts queue into ``notification_deliveries``.
 
 The pass is the worker's edge: :func:`relay_once` and its loop over a batch are the only
 code here that commits. A pass is a sequence of short units of work, each committed once: the claim (before anything
@@ -44,7 +47,7 @@ from carebook.extensions import db
 from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
-from reminders import account_mail, emails
+from reminders import account_mail, deliveries, emails, notices
 from reminders.backends import local
 from reminders.planning import desired_reminder, schedule_name
 from reminders.retry import backoff
@@ -65,16 +68,20 @@ class RelayResult:
     dead: int = 0
     reminders_delivered: int = 0
     reminders_failed: int = 0
+    receipts: int = 0
     actions: list[str] = field(default_factory=list)
 
     @property
     def idle(self) -> bool:
-        return not (self.done or self.retrying or self.dead or self.reminders_delivered or self.reminders_failed)
+        return not (self.done or self.retrying or self.dead or self.reminders_delivered or self.reminders_failed
+                    or self.receipts)
 
     def summary(self) -> str:
         text = f"outbox: {self.done} done, {self.retrying} to retry, {self.dead} dead"
         if self.reminders_delivered or self.reminders_failed:
             text += f"; local reminders: {self.reminders_delivered} delivered, {self.reminders_failed} failed"
+        if self.receipts:
+            text += f"; {self.receipts} delivery receipts recorded"
         return text
 
 
@@ -117,8 +124,13 @@ def act(app: Flask, row: OutboxMessage) -> str:
         return state.backend.put_reminder(reminder)
     if row.kind in account_mail.KINDS:
         return account_mail.deliver(app, db.session, row)
+    if notices.is_sms_row(row):
+        return state.backend.send_notice(notices.message(row))
     message = emails.render(app, row.kind, row.payload, state.settings.email_sender)
-    state.backend.mailer.send(message)
+    provider_id = state.backend.mailer.send(message)
+    deliveries.record(db.session, appointment_id=row.appointment_id, message_id=notices.notice_id(row),
+                      event=notices.EVENTS[row.kind], channel="email", outcome="sent",
+                      provider_message_id=provider_id if isinstance(provider_id, str) else "")
     return "sent"
 
 
@@ -150,6 +162,17 @@ def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayR
         fired = local.deliver(session, local.claimed(session, token), state.handler_services())
         session.commit()
         result.reminders_delivered, result.reminders_failed = fired.delivered, fired.failed
+    else:
+        # The reminder function's delivery receipts, into notification_deliveries. Each batch is
+        # committed before its messages leave the queue: a crash in between has them received
+        # again, and their receipt ids make the second write a no-op.
+        for _ in range(max_rounds):
+            batch = state.backend.receive_receipts()
+            if not batch.messages:
+                break
+            result.receipts += deliveries.record_receipts(session, batch.receipts)
+            session.commit()
+            state.backend.acknowledge_receipts(batch)
     return result
 
 
@@ -171,6 +194,7 @@ def _relay_batch(app: Flask, session: Session, token: str, rows: list[OutboxMess
 def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, result: RelayResult) -> None:
     """Act on one claimed row and record the outcome (flushed: the caller commits)."""
     row_id, kind, attempts, appointment_id = row.id, row.kind, row.attempts, row.appointment_id
+    sms = notices.is_sms_row(row)
     # The last email to an erased patient: once it is sent (or given up), nothing may keep their address.
     erase = {"payload": ERASED_PAYLOAD} if (row.payload or {}).get(ERASE_AFTER_SENDING) else {}
     try:
@@ -182,6 +206,10 @@ def _relay_row(app: Flask, session: Session, token: str, row: OutboxMessage, res
         if isinstance(error, PERMANENT_ERRORS) or attempts >= MAX_ATTEMPTS:
             _finish(session, row_id, token, status=OutboxStatus.DEAD, attempts=attempts, last_error=detail,
                     processed_at=utcnow(), **erase)
+            if kind in notices.EVENTS and appointment_id is not None:
+                deliveries.record(session, appointment_id=appointment_id, message_id=f"outbox-{row_id}",
+                                  event=notices.EVENTS[kind], channel="sms" if sms else "email", outcome="failed",
+                                  detail=detail)
             result.dead += 1
             logger.error("outbox row %s (%s) is dead after %s attempts: %s", row_id, kind.value, attempts, detail)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -21,6 +21,10 @@ _ARN = r"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}"
 SQS_ARN = re.compile(_ARN.format(service="sqs", resource=r"[A-Za-z0-9_-]{1,80}(\.fifo)?"))
 IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|[^@\s<>]+@localhost")
+QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
+#: An alphanumeric sender ID: 1-11 letters, digits and spaces, at least one letter (the carriers' rule).
+SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 AWS_REQUIRED = ("AWS_REGION", "REMINDER_QUEUE_ARN", "REMINDER_SCHEDULER_ROLE_ARN", "REMINDER_SCHEDULE_GROUP",
                 "REMINDER_DLQ_ARN", "EMAIL_SENDER")
 
@@ -33,6 +37,8 @@ class AwsSettings:
     schedule_group: str
     dead_letter_queue_arn: str
     endpoint_url: str | None
+    #: The delivery receipts queue the relay drains into notification_deliveries (None: not drained).
+    receipts_queue_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,23 @@ class ReminderSettings:
     aws: AwsSettings | None
     smtp: SmtpSettings | None
     mail_folder: Path
+    #: Clinic-time window in which no SMS reminder fires (None: no quiet hours).
+    quiet_hours: QuietHours | None = None
+    sms_folder: Path = Path("instance/sms")
+    #: The SMS's origination identity (the Lambda's own settings on AWS; the embedded mode's file header).
+    sms_sender_id: str = ""
+    sms_origination_number: str = ""
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """From ``start`` to ``end`` clinic time, across midnight when ``end`` is earlier (21:00-08:00)."""
+
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -> ReminderSettings:
@@ -100,14 +123,40 @@ def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -
         smtp = SmtpSettings(host=get("SMTP_HOST"), port=int(port_text), username=get("SMTP_USERNAME"),
                             password=get("SMTP_PASSWORD"),
                             starttls=get("SMTP_STARTTLS", "false").lower() in ("1", "true", "yes"))
+    receipts_queue = get("REMINDER_RECEIPTS_QUEUE_ARN")
+    if aws is not None and receipts_queue:
+        if not SQS_ARN.fullmatch(receipts_queue):
+            raise ConfigError(f"REMINDER_RECEIPTS_QUEUE_ARN must be an SQS queue ARN, got {receipts_queue!r}")
+        aws = AwsSettings(**{**aws.__dict__, "receipts_queue_arn": receipts_queue})
+
+    quiet_text = get("SMS_QUIET_HOURS", "21:00-08:00").lower()
+    quiet_hours = None
+    if quiet_text not in ("off", "none"):
+        match = QUIET_HOURS.fullmatch(quiet_text)
+        if match is None or match.group(1, 2) == match.group(3, 4):
+            raise ConfigError(f"SMS_QUIET_HOURS must be HH:MM-HH:MM (e.g. 21:00-08:00) or off, got {quiet_text!r}")
+        hours = [int(part) for part in match.groups()]
+        quiet_hours = QuietHours(time(hours[0], hours[1]), time(hours[2], hours[3]))
+    sender_id = get("SMS_SENDER_ID")
+    if sender_id and not SENDER_ID.fullmatch(sender_id):
+        raise ConfigError(f"SMS_SENDER_ID must be 1-11 letters, digits or spaces with at least one letter, "
+                          f"got {sender_id!r}")
+    origination_number = get("SMS_ORIGINATION_NUMBER")
+    if origination_number and not E164.fullmatch(origination_number):
+        raise ConfigError(f"SMS_ORIGINATION_NUMBER must be an E.164 number (+447700900123), "
+                          f"got {origination_number!r}")
+
     mail_folder = Path(get("MAIL_FOLDER") or Path(instance_path) / "mail")
+    sms_folder = Path(get("SMS_FOLDER") or Path(instance_path) / "sms")
     if backend == "local" and smtp is None and config.get("ENV_NAME") == "production":
         # Without this, every confirmation, reminder and password reset would quietly become
         # a file in a container's /tmp, and no patient would ever get one.
         raise ConfigError("SMTP_HOST must be set in production when REMINDER_BACKEND=local (otherwise every "
                           "email would only be written to a file in MAIL_FOLDER); or set REMINDER_BACKEND=aws")
     return ReminderSettings(backend=backend, lead=lead, short_lead=short_lead, email_sender=sender,
-                            aws=aws, smtp=smtp, mail_folder=mail_folder)
+                            aws=aws, smtp=smtp, mail_folder=mail_folder, quiet_hours=quiet_hours,
+                            sms_folder=sms_folder, sms_sender_id=sender_id,
+                            sms_origination_number=origination_number)
 
 
 def _hours(get, name: str, default: int) -> timedelta:

@@ -35,7 +35,7 @@ class ReminderState:
             if self._aws_backend is None:
                 self._aws_backend = AwsBackend(self.settings.aws)
             return self._aws_backend
-        return LocalBackend(db.session, self.settings)
+        return LocalBackend(db.session, self.settings, self.app.config["CLINIC"].name)
 
     def handler_services(self) -> Services:
         """What the Lambda handler gets when the local worker calls it."""

@@ -6,11 +6,15 @@ explicitly (UTC has no repeated or missing hour, unlike the clinic's zone), has 
 flexible window, deletes itself after it ran, and sends the versioned JSON payload to
 the reminder queue through the scheduler role, with a retry policy and the
 dead-letter queue. Confirmation and cancellation emails go straight to SES (v2, raw
-MIME with the .ics attachment) from the relay.
+MIME with the .ics attachment) from the relay; their SMS are put on the reminder queue
+as notice messages (``sqs:SendMessage`` on that queue is all the app may do there: only
+the reminder function publishes SMS). The function's delivery receipts are received
+from the receipts queue and deleted once recorded.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from datetime import datetime, timedelta, timezone
@@ -19,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carebook.clock import utcnow
 from messaging.mailers import SesMailer
-from reminders.backends import LiveReminder
+from messaging.receipts import InvalidReceipt, Receipt
+from reminders.backends import LiveReminder, ReceiptBatch
 from reminders.planning import Reminder, appointment_id_from_name
 from reminders.settings import SCHEDULER_NAME, AwsSettings
 
@@ -31,6 +36,16 @@ MINIMUM_AHEAD = timedelta(minutes=2)
 #: Scheduler retries delivery to SQS for up to 6 hours, then dead-letters the event.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 20}
 NAME_PREFIX = "appt-"
+logger = logging.getLogger("reminders.aws")
+
+
+def queue_url(queue_arn: str, region: str, endpoint_url: str | None) -> str:
+    """The URL of the queue an ARN names (no GetQueueUrl call, so no permission for it)."""
+    _, partition, _, queue_region, account, name = queue_arn.split(":", 5)
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{account}/{name}"
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{queue_region or region}.{suffix}/{account}/{name}"
 
 
 class ScheduleTooSoon(Exception):
@@ -69,6 +84,7 @@ class AwsBackend:
         self.settings = settings
         self._scheduler = None
         self._ses = None
+        self._sqs = None
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -88,8 +104,45 @@ class AwsBackend:
         return self._ses
 
     @property
+    def sqs(self):
+        if self._sqs is None:
+            self._sqs = self._client("sqs")
+        return self._sqs
+
+    @property
     def mailer(self) -> SesMailer:
         return SesMailer(self.ses)
+
+    # -- SMS notices and delivery receipts -----------------------------------------------------
+
+    def _url(self, arn: str) -> str:
+        return queue_url(arn, self.settings.region, self.settings.endpoint_url)
+
+    def send_notice(self, message: dict[str, Any]) -> str:
+        self.sqs.send_message(QueueUrl=self._url(self.settings.queue_arn),
+                              MessageBody=json.dumps(message, sort_keys=True, separators=(",", ":")))
+        return "queued for SMS"
+
+    def receive_receipts(self) -> ReceiptBatch:
+        batch = ReceiptBatch()
+        if not self.settings.receipts_queue_arn:
+            return batch
+        response = self.sqs.receive_message(QueueUrl=self._url(self.settings.receipts_queue_arn),
+                                            MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        for message in response.get("Messages", []):
+            batch.messages.append(message["ReceiptHandle"])
+            try:
+                batch.receipts.append(Receipt.from_json(message["Body"]))
+            except InvalidReceipt as error:
+                logger.error("unreadable delivery receipt %s dropped: %s", message.get("MessageId"), error)
+        return batch
+
+    def acknowledge_receipts(self, batch: ReceiptBatch) -> None:
+        url = self._url(self.settings.receipts_queue_arn)
+        for start in range(0, len(batch.messages), 10):
+            entries = [{"Id": str(number), "ReceiptHandle": handle}
+                       for number, handle in enumerate(batch.messages[start:start + 10])]
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
     # -- schedules ---------------------------------------------------------------------------
 

@@ -4,7 +4,10 @@
 the schedule would be. When a row is due, :func:`deliver` builds the same SQS event
 that the queue would hand to Lambda and calls the very same handler
 (:func:`lambda_handler.handler.handler`); the email goes to SMTP if configured, else to
-the mail folder. Delivered rows are deleted, as a one-off schedule deletes itself.
+the mail folder, and an SMS to a file in the SMS folder (``instance/sms/``). Delivered rows
+are deleted, as a one-off schedule deletes itself. SMS notices (confirmation, change,
+cancellation) are handed to the same handler at once, as one-record events. The handler's
+delivery receipts are written into ``notification_deliveries`` in the caller's session.
 
 Several workers may run at once: a worker claims due rows (``FOR UPDATE SKIP LOCKED``
 on PostgreSQL, a conditional UPDATE on SQLite) with a lease before delivering them,
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any
@@ -33,9 +36,12 @@ from carebook.clock import utcnow
 from lambda_handler.handler import Services, handler
 from lambda_handler.idempotency import Claim
 from messaging.mailers import FolderMailer, Mailer, SmtpMailer
+from messaging.receipts import ListReceiptSink
+from messaging.sms import FolderSmsSender
 from models import LocalReminder, ReminderDelivery
 from models.outbox import LocalReminderStatus, ReminderDeliveryStatus
-from reminders.backends import LiveReminder
+from reminders import deliveries
+from reminders.backends import LiveReminder, ReceiptBatch
 from reminders.planning import Reminder
 from reminders.retry import backoff
 from reminders.settings import ReminderSettings
@@ -59,13 +65,35 @@ def local_mailer(settings: ReminderSettings) -> Mailer:
     return FolderMailer(settings.mail_folder)
 
 
+class NoticeFailed(Exception):
+    """The handler reported the SMS notice as failed: the relay retries the row with backoff."""
+
+
 class LocalBackend:
     name = "local"
 
-    def __init__(self, session: Session, settings: ReminderSettings):
+    def __init__(self, session: Session, settings: ReminderSettings, clinic_name: str = "Carebook"):
         self.session = session
         self.settings = settings
+        self.clinic_name = clinic_name
         self.mailer = local_mailer(settings)
+
+    def send_notice(self, message: dict[str, Any]) -> str:
+        services = handler_services(self.session.get_bind(), self.settings, self.clinic_name)
+        sink = ListReceiptSink()
+        event = {"Records": [_record(str(uuid.uuid4()), json.dumps(message, sort_keys=True, separators=(",", ":")),
+                                     1, str(int(utcnow().timestamp() * 1000)))]}
+        response = handler(event, None, services=replace(services, receipts=sink))
+        deliveries.record_receipts(self.session, sink.receipts)
+        if response.get("batchItemFailures"):
+            raise NoticeFailed("the reminder handler reported the SMS notice as failed")
+        return "sent by SMS"
+
+    def receive_receipts(self) -> ReceiptBatch:
+        return ReceiptBatch()  # written as they happen (send_notice, deliver)
+
+    def acknowledge_receipts(self, batch: ReceiptBatch) -> None:
+        pass
 
     def put_reminder(self, reminder: Reminder) -> str:
         row = self.session.scalar(select(LocalReminder).where(LocalReminder.name == reminder.name)
@@ -113,7 +141,9 @@ class FireResult:
 
 def handler_services(engine: Engine, settings: ReminderSettings, clinic_name: str) -> Services:
     return Services(mailer=local_mailer(settings), store=DatabaseIdempotencyStore(engine),
-                    sender=formataddr((clinic_name, settings.email_sender)), now=clock.utcnow)
+                    sender=formataddr((clinic_name, settings.email_sender)), now=clock.utcnow,
+                    sms=FolderSmsSender(settings.sms_folder,
+                                        sender_id=settings.sms_sender_id or settings.sms_origination_number))
 
 
 def claim_due(session: Session, limit: int = BATCH_SIZE) -> str:
@@ -147,20 +177,24 @@ def sqs_event(rows: list[LocalReminder]) -> tuple[dict[str, Any], dict[str, Loca
     for row in rows:
         message_id = str(uuid.uuid4())
         body = json.dumps(row.payload, sort_keys=True, separators=(",", ":"))
-        records.append({
-            "messageId": message_id,
-            "receiptHandle": f"local-{message_id}",
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": str(row.attempts + 1), "SentTimestamp": sent_ms,
-                           "SenderId": "local-scheduler", "ApproximateFirstReceiveTimestamp": sent_ms},
-            "messageAttributes": {},
-            "md5OfBody": _md5(body),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": LOCAL_EVENT_SOURCE_ARN,
-            "awsRegion": "local",
-        })
+        records.append(_record(message_id, body, row.attempts + 1, sent_ms))
         by_message_id[message_id] = row
     return {"Records": records}, by_message_id
+
+
+def _record(message_id: str, body: str, receive_count: int, sent_ms: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"local-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": sent_ms,
+                       "SenderId": "local-scheduler", "ApproximateFirstReceiveTimestamp": sent_ms},
+        "messageAttributes": {},
+        "md5OfBody": _md5(body),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": LOCAL_EVENT_SOURCE_ARN,
+        "awsRegion": "local",
+    }
 
 
 def deliver(session: Session, rows: list[LocalReminder], services: Services) -> FireResult:
@@ -170,7 +204,9 @@ def deliver(session: Session, rows: list[LocalReminder], services: Services) -> 
         return result
     claims = {row.id: row.claim_token for row in rows}
     event, by_message_id = sqs_event(rows)
-    response = handler(event, None, services=services)
+    sink = ListReceiptSink()
+    response = handler(event, None, services=replace(services, receipts=sink))
+    deliveries.record_receipts(session, sink.receipts)
     failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
     now = utcnow()
     for message_id, row in by_message_id.items():

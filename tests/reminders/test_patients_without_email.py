@@ -21,7 +21,9 @@ def skipped(session) -> list[tuple[str, str]]:
 def test_a_patient_without_email_is_booked_and_no_email_is_queued(session, doctor):
     appointment = book(doctor, make_phone_patient())
     rows = session.scalars(select(OutboxMessage)).all()
-    assert [row.kind for row in rows] == [OutboxKind.SCHEDULE_REMINDER]
+    # The confirmation goes by SMS (its row says so: reminders/notices.py), never by email.
+    assert [(row.kind, row.payload.get("channel")) for row in rows] == [
+        (OutboxKind.SCHEDULE_REMINDER, None), (OutboxKind.SEND_CONFIRMATION, "sms")]
     assert skipped(session) == [("send_confirmation", "no_email")]
     assert appointment.id is not None
 
@@ -53,7 +55,9 @@ def test_a_patient_who_chose_sms_only_gets_no_email_either(app, session, doctor)
     book(doctor, patient)
     relay_once(app)
     assert skipped(session) == [("send_confirmation", "sms_only")]
-    assert session.scalars(select(LocalReminder)).all() == []
+    # Their reminder goes by SMS only (tests/reminders/test_sms.py follows it through).
+    [reminder] = session.scalars(select(LocalReminder)).all()
+    assert (reminder.payload["channels"], "email" in reminder.payload["patient"]) == (["sms"], False)
     assert folder_emails(app) == []
 
 
