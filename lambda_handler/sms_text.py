@@ -22,12 +22,10 @@ from lambda_handler.payload import ReminderPayload
 from messaging import sms
 
 TEMPLATES = {
-    "reminder": Template("Reminder: $when with $doctor at $clinic. To change or cancel: $link or call $phone"),
-    "confirmation": Template("Booked: $when with $doctor at $clinic. To change or cancel: $link or call $phone"),
-    "updated": Template("Moved: your appointment with $doctor at $clinic is now $when. "
-                        "To change or cancel: $link or call $phone"),
-    "cancellation": Template("Cancelled: your appointment $when with $doctor at $clinic. "
-                             "Details: $link or call $phone"),
+    "reminder": Template("Reminder: $when with $doctor, $clinic. Change/cancel: $link or call $phone"),
+    "confirmation": Template("Booked: $when with $doctor, $clinic. Change/cancel: $link or call $phone"),
+    "updated": Template("Moved to $when with $doctor, $clinic. Change/cancel: $link or call $phone"),
+    "cancellation": Template("Cancelled: $when with $doctor, $clinic. Details: $link or call $phone"),
 }
 INVITATION = Template("$clinic: manage your appointments online. Choose a password by $expires: $link "
                       "Questions? Call $phone")
