@@ -54,6 +54,8 @@ class FakeStack:
     dlq_url: str
     dlq_arn: str
     role_arn: str
+    receipts_url: str = ""
+    receipts_arn: str = ""
 
     def client(self, service: str):
         return SESSION.client(service, region_name=REGION, endpoint_url=self.endpoint_url)
@@ -67,6 +69,7 @@ class FakeStack:
             "REMINDER_SCHEDULE_GROUP": GROUP,
             "REMINDER_DLQ_ARN": self.dlq_arn,
             "EMAIL_SENDER": SENDER,
+            "REMINDER_RECEIPTS_QUEUE_ARN": self.receipts_arn,
         }
         if self.endpoint_url:
             settings["AWS_ENDPOINT_URL"] = self.endpoint_url
@@ -74,7 +77,7 @@ class FakeStack:
 
     def lambda_environment(self) -> dict[str, str]:
         env = {"EMAIL_SENDER": SENDER, "EMAIL_SENDER_NAME": "Test Clinic", "IDEMPOTENCY_TABLE": TABLE,
-               "AWS_REGION": REGION}
+               "AWS_REGION": REGION, "RECEIPTS_QUEUE_URL": self.receipts_url, "SMS_SENDER_ID": "TestClinic"}
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         return env
@@ -131,6 +134,9 @@ def create_stack(endpoint_url: str | None = None) -> FakeStack:
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
     })["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    receipts_url = sqs.create_queue(QueueName="carebook-delivery-receipts")["QueueUrl"]
+    receipts_arn = sqs.get_queue_attributes(QueueUrl=receipts_url,
+                                            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     # Moto does not check the role, and building its IAM backend costs seconds per test:
     # the ARN is enough here (infra/reminders.yaml defines the real role).
     role_arn = f"arn:aws:iam::{queue_arn.split(':')[4]}:role/carebook-reminder-scheduler"
@@ -142,7 +148,15 @@ def create_stack(endpoint_url: str | None = None) -> FakeStack:
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
     return FakeStack(endpoint_url=endpoint_url, queue_url=queue_url, queue_arn=queue_arn, dlq_url=dlq_url,
-                     dlq_arn=dlq_arn, role_arn=role_arn)
+                     dlq_arn=dlq_arn, role_arn=role_arn, receipts_url=receipts_url, receipts_arn=receipts_arn)
+
+
+def sms_published() -> list[tuple[str, str]]:
+    """Every SMS moto's SNS accepted in this process (in-process mode): (phone, text)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    return list(sns_backends[DEFAULT_ACCOUNT_ID][REGION].sms_messages.values())
 
 
 def parse_raw(raw: str | bytes) -> EmailMessage:

@@ -44,6 +44,27 @@ def folder_emails(app):
     return [parse_raw(path.read_bytes()) for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
 
+def sms_files(app) -> list[dict[str, str]]:
+    """The SMS the embedded mode wrote (instance/sms/), oldest first: {"to", "from", "text"}."""
+    from messaging.sms import read_sms_file
+
+    folder = get_state(app).settings.sms_folder
+    paths = sorted(folder.glob("*.txt"), key=lambda path: path.stat().st_mtime_ns) if folder.exists() else []
+    return [read_sms_file(path) for path in paths]
+
+
+def deliveries(session, appointment_id=None) -> list[tuple[str, str, str, str]]:
+    """(event, channel, outcome, detail) of the delivery records, in the order they happened."""
+    from sqlalchemy import select
+
+    from models import NotificationDelivery
+
+    query = select(NotificationDelivery).order_by(NotificationDelivery.occurred_at, NotificationDelivery.id)
+    if appointment_id is not None:
+        query = query.where(NotificationDelivery.appointment_id == appointment_id)
+    return [(row.event, row.channel, row.outcome, row.detail) for row in session.scalars(query)]
+
+
 def reminder_emails(app):
     return [message for message in folder_emails(app) if message["X-Carebook-Reminder-Id"]]
 
