@@ -29,7 +29,18 @@ from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, AppointmentStatus, AuditEntry, Patient, User
+from models import Appointment, AppointmentStatus, AuditEntry, NotificationDelivery, Patient, User
+
+#: How the appointment page names what the delivery records hold.
+MESSAGE_LABELS = {
+    "confirmation": "Confirmation", "updated": "Change of time", "cancellation": "Cancellation",
+    "reminder": "Reminder", "invitation": "Invitation",
+    "email": "Email", "sms": "Text message (SMS)",
+    "sent": "Sent", "skipped": "Not sent", "failed": "Failed",
+    "no_email": "no email address", "sms_only": "patient chose text messages only",
+    "no_mobile": "no mobile number", "opted_out": "the number has opted out of SMS (replied STOP)",
+    "stale": "too late: the appointment had started",
+}
 
 
 def status_label(status: AppointmentStatus) -> str:
@@ -120,8 +131,13 @@ class AppointmentView(BookingRoutes, ExportRoutes, StaffModelView):
         history = db.session.scalars(
             select(AuditEntry).where(AuditEntry.entity_type == "appointment", AuditEntry.entity_id == appointment.id)
             .order_by(AuditEntry.at, AuditEntry.id)).all()
+        # What was sent on which channel, from the delivery records (reminders/deliveries.py).
+        messages = db.session.scalars(
+            select(NotificationDelivery).where(NotificationDelivery.appointment_id == appointment.id)
+            .order_by(NotificationDelivery.occurred_at, NotificationDelivery.id)).all()
         return self.render(
-            "admin/appointments/manage.html", appointment=appointment, history=history,
+            "admin/appointments/manage.html", appointment=appointment, history=history, messages=messages,
+            message_labels=MESSAGE_LABELS,
             can_change=appointment.is_booked and appointment.start_at > now,
             can_mark_outcome=appointment.status is not AppointmentStatus.CANCELLED and appointment.start_at <= now,
             cancel_form=cancel_form or CancelForm(formdata=None), outcome_form=OutcomeForm(formdata=None),
