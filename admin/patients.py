@@ -25,7 +25,7 @@ from carebook.extensions import db
 from carebook.patient_data import erasure, export
 from carebook.services import booking_service
 from models import Appointment, AppointmentStatus, Patient, User
-from reminders import account_mail
+from reminders import account_mail, notices
 
 
 def clinic_region() -> str:
@@ -208,7 +208,8 @@ class PatientView(StaffModelView):
         return self.render("admin/patients/history.html", patient=patient, upcoming=upcoming, past=past,
                            login_status=login_status(patient), confirm_form=ConfirmForm(formdata=None),
                            phone_shown=phones.display(patient.phone, clinic_region()),
-                           contact_label=CONTACT_LABELS[patient.contact_preference.value])
+                           contact_label=CONTACT_LABELS[patient.contact_preference.value],
+                           can_text=phones.is_mobile(patient.phone) and not patient.phone_needs_check)
 
     @expose("/<int:patient_id>/login/", methods=("POST",))
     def set_login(self, patient_id: int):
@@ -233,7 +234,8 @@ class PatientView(StaffModelView):
         try:
             link = invitations.invite(db.session, actor(), patient,
                                       lifetime=current_app.config["INVITATION_LIFETIME"],
-                                      base_url=current_app.config["BASE_URL"])
+                                      base_url=current_app.config["BASE_URL"],
+                                      by_sms=request.form.get("by") == "sms")
         except AccountError as error:
             db.session.rollback()
             flash(error.message, "danger")
@@ -241,6 +243,9 @@ class PatientView(StaffModelView):
         if link.emailed_to:
             app = current_app._get_current_object()
             unit_of_work.after_commit(lambda: account_mail.send_invitation(app, link))
+        if link.texted_to:
+            app = current_app._get_current_object()
+            unit_of_work.after_commit(lambda: notices.send_invitation(app, link))
         return self.render("admin/patients/invited.html", patient=patient, link=link)
 
     # -- their data: a copy (GDPR Art. 15, HIPAA right of access) and erasure (GDPR Art. 17) ------------

@@ -85,3 +85,25 @@ def invitation_message(app: Flask, *, invitation_id: int, phone: str, url: str, 
         "expires_at": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "expires_text": format_datetime(expires_at, clinic.timezone, zoned=True),
     }
+
+
+def send_invitation(app: Flask, link) -> bool:
+    """Send a staff invitation (carebook.invitations.InvitationLink) by SMS, after the request's commit.
+
+    Like the invitation email (reminders/account_mail.py), it is sent once and not retried: the
+    link's token is never stored, so the outbox cannot hold it. A failure is logged and reported.
+    """
+    import logging
+
+    from messaging.errors import describe_error
+    from reminders.state import get_state
+
+    message = invitation_message(app, invitation_id=link.invitation_id, phone=link.texted_to, url=link.url,
+                                 expires_at=link.expires_at)
+    try:
+        get_state(app).backend.send_notice(message)
+    except Exception as error:
+        logging.getLogger("reminders.notices").error("invitation SMS %s not sent: %s", link.invitation_id,
+                                                     describe_error(error))
+        return False
+    return True

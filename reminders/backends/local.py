@@ -84,7 +84,8 @@ class LocalBackend:
         event = {"Records": [_record(str(uuid.uuid4()), json.dumps(message, sort_keys=True, separators=(",", ":")),
                                      1, str(int(utcnow().timestamp() * 1000)))]}
         response = handler(event, None, services=replace(services, receipts=sink))
-        deliveries.record_receipts(self.session, sink.receipts)
+        # An invitation belongs to no appointment: the audit log records it (carebook/invitations.py).
+        deliveries.record_receipts(self.session, [receipt for receipt in sink.receipts if receipt.appointment_id])
         if response.get("batchItemFailures"):
             raise NoticeFailed("the reminder handler reported the SMS notice as failed")
         return "sent by SMS"

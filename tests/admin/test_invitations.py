@@ -152,3 +152,26 @@ def test_the_console_offers_the_invitation_only_to_patients_without_a_login(app,
     db.session.commit()
     assert "Invite to go online" in staff_client.get(f"/admin/patients/{phone_only.id}/").get_data(as_text=True)
     assert "Invite to go online" not in staff_client.get(f"/admin/patients/{with_login.id}/").get_data(as_text=True)
+
+
+def test_staff_can_send_the_invitation_by_text_message(app, staff_client, phone_only):
+    from messaging.sms import read_sms_file
+    from reminders.state import get_state
+
+    response = staff_client.submit(f"/admin/patients/{phone_only.id}/invite/", {"by": "sms"})
+    page = response.get_data(as_text=True)
+    assert "Sent by text message to" in page
+    link = re.search(r'<code id="invitation-link">([^<]+)</code>', page).group(1).replace("&amp;", "&")
+    [sms] = [read_sms_file(path) for path in get_state(app).settings.sms_folder.glob("*.txt")]
+    assert sms["to"] == phone_only.phone and link in sms["text"] and "Test Clinic" in sms["text"]
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "patient.invited")).one()
+    assert entry.details["by"] == "sms" and link.split("token=")[1] not in str(entry.details)
+
+
+def test_the_console_offers_the_text_message_only_for_a_mobile(app, staff_client, phone_only):
+    page = staff_client.get(f"/admin/patients/{phone_only.id}/").get_data(as_text=True)
+    assert "Invite and send it by text message" in page
+    landline = make_phone_patient(name="Lana Landline", phone="020 7946 0000")
+    db.session.commit()
+    page = staff_client.get(f"/admin/patients/{landline.id}/").get_data(as_text=True)
+    assert "Invite and send it by text message" not in page
