@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from carebook import audit, invitations
 from carebook.extensions import db
 from carebook.services import booking_service
+from models import NotificationDelivery
 from tests.browser.accessibility import SIZES, PageChecks
 from tests.browser.conftest import log_in
 from tests.factories import make_doctor, make_patient, make_phone_patient, make_staff
@@ -177,6 +178,12 @@ def test_staff_console_pages(app, live_server, new_page, size):
     staff = make_staff(name="Fran Frontdesk")
     phone_only = make_phone_patient(name="Olive Older")
     phone_only.phone, phone_only.phone_needs_check = "ring the ward", True  # an old number kept as typed
+    # The appointment's page lists the messages sent about it (issue 13: delivery records).
+    for event, channel, outcome, detail in (("confirmation", "email", "sent", ""), ("confirmation", "sms", "sent", ""),
+                                            ("reminder", "sms", "skipped", "opted_out")):
+        db.session.add(NotificationDelivery(receipt_id=f"{event}{channel}", appointment_id=upcoming.id,
+                                            message_id="outbox-1", event=event, channel=channel, outcome=outcome,
+                                            detail=detail, occurred_at=upcoming.created_at))
     db.session.commit()
     checks = PageChecks(size)
     page = _open(new_page, size)

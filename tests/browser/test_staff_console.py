@@ -83,3 +83,53 @@ def test_staff_register_a_caller_without_email_book_them_and_invite_them_online(
     patient.get_by_role("button", name="Log in").click()
     patient.get_by_role("link", name="My appointments", exact=True).click()
     expect(patient.get_by_role("link", name="Tue 2 Jun, 10:00", exact=True)).to_be_visible()
+
+
+def test_staff_register_a_phone_only_caller_book_them_and_see_the_sms_sent(app, live_server, new_page):
+    """Issue 13's "done means", the console part: the confirmation SMS, and later the reminder SMS,
+    are listed on the appointment's page from the delivery records."""
+    from datetime import datetime, timezone
+
+    from carebook import clock
+    from messaging.sms import read_sms_file
+    from reminders.relay import relay_once
+    from reminders.state import get_state
+
+    make_doctor(name="Dr Grace Hopper", specialty="General practice")
+    staff = make_staff(name="Rita Reception")
+    db.session.commit()
+
+    desk = new_page()
+    log_in(desk, live_server, staff.email)
+    desk.goto(f"{live_server}/admin/patients/new/")
+    desk.get_by_label("Full name").fill("Olive Older")
+    desk.get_by_label("Mobile phone").fill("07700 900456")
+    desk.get_by_label("Date of birth").fill("1938-04-01")
+    desk.get_by_role("button", name="Save", exact=True).click()
+    expect(desk.get_by_text("Text message", exact=True)).to_be_visible()
+    desk.get_by_role("link", name="Book an appointment").click()
+    desk.get_by_label("Doctor", exact=True).select_option(label="Dr Grace Hopper — General practice (30 min)")
+    desk.get_by_label("Day", exact=True).fill("2026-06-02")
+    desk.get_by_role("button", name="Show free times").click()
+    desk.locator("label.slot", has_text="10:00").click()
+    desk.get_by_role("button", name="Book appointment").click()
+    expect(desk.get_by_role("heading", name="Tue 2 Jun, 10:00 · Olive Older")).to_be_visible()
+    messages = desk.get_by_role("region", name="Messages to the patient")
+    # At once: no email, since she has none; the SMS goes when the worker runs.
+    expect(messages.get_by_role("row").filter(has_text="Email")).to_contain_text("Not sent: no email address")
+    expect(messages.get_by_role("row").filter(has_text="Text message (SMS)")).to_have_count(0)
+
+    relay_once(app)  # the worker: the confirmation SMS goes
+    clock.freeze(datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc))  # 24 hours before: the reminder fires
+    relay_once(app)
+    db.session.remove()
+    clock.freeze(datetime(2026, 6, 1, 7, 5, tzinfo=timezone.utc))  # back at the desk (the sign-in still good)
+    folder = get_state(app).settings.sms_folder
+    assert sorted(read_sms_file(path)["text"].split(":")[0] for path in folder.glob("*.txt")) == ["Booked",
+                                                                                                "Reminder"]
+
+    desk.reload()
+    rows = messages.get_by_role("row")
+    expect(rows.filter(has_text="Confirmation").filter(has_text="Text message (SMS)")).to_contain_text("Sent")
+    expect(rows.filter(has_text="Reminder").filter(has_text="Text message (SMS)")).to_contain_text("Sent")
+    expect(rows.filter(has_text="Email")).to_contain_text("Not sent: no email address")
