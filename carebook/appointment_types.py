@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from carebook import audit
 from models import AppointmentType, Audience, Doctor, DoctorAppointmentType
-from models.appointment_types import BUFFER_MINUTES, DURATION_MINUTES
+from models.appointment_types import BUFFER_MINUTES, COLOURS, DEFAULT_COLOUR, DURATION_MINUTES
 
 NAME_MAX = 80
 DESCRIPTION_MAX = 2000
 COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
+#: (value, name) of each colour a type may have (models/appointment_types.py), for forms.
+COLOUR_CHOICES = list(COLOURS.items())
 
 
 class AppointmentTypeError(Exception):
@@ -103,11 +105,50 @@ def offered_types(session: Session, doctor_id: int, *, online_only: bool = False
     return list(session.scalars(query))
 
 
+def patient_types(session: Session, doctor_id: int, *, returning: bool) -> list[AppointmentType]:
+    """The types a patient may book online with the doctor: active, online, and for them (new or returning).
+
+    Only what to show: the booking service enforces the same rules whatever is sent.
+    """
+    hidden = Audience.NEW_PATIENTS if returning else Audience.RETURNING_PATIENTS
+    return [appointment_type for appointment_type in offered_types(session, doctor_id, online_only=True)
+            if appointment_type.audience is not hidden]
+
+
+def offers_of_doctor(session: Session, doctor_id: int) -> list[DoctorAppointmentType]:
+    """What the doctor offers (retired types too: they stay offered, and bookable again if brought back), by name."""
+    return list(session.scalars(
+        select(DoctorAppointmentType).join(DoctorAppointmentType.appointment_type)
+        .where(DoctorAppointmentType.doctor_id == doctor_id)
+        .order_by(AppointmentType.is_active.desc(), AppointmentType.name, AppointmentType.id)))
+
+
+def offers_of_type(session: Session, appointment_type_id: int) -> list[tuple[DoctorAppointmentType, Doctor]]:
+    """Who offers the type, with their offer, by doctor id."""
+    return list(session.execute(
+        select(DoctorAppointmentType, Doctor).join(Doctor, Doctor.id == DoctorAppointmentType.doctor_id)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type_id)
+        .order_by(Doctor.id)).tuples())
+
+
+def own_durations(session: Session, appointment_type_id: int) -> dict[int, int | None]:
+    """doctor id -> their own length for the type (None: the type's), for every doctor who offers it. One query."""
+    return dict(session.execute(
+        select(DoctorAppointmentType.doctor_id, DoctorAppointmentType.duration_minutes)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type_id)).tuples())
+
+
+def all_types(session: Session) -> list[AppointmentType]:
+    """The clinic's whole list: active types first, then retired ones, each by name."""
+    return list(session.scalars(select(AppointmentType).order_by(AppointmentType.is_active.desc(),
+                                                                 AppointmentType.name, AppointmentType.id)))
+
+
 # --------------------------------------------------------------------------- keeping the list
 
 
 def create_type(session: Session, actor: audit.Actor, *, name: str, duration_minutes: int, buffer_minutes: int = 0,
-                description: str = "", colour: str = "#0a58ca", bookable_online: bool = True,
+                description: str = "", colour: str = DEFAULT_COLOUR, bookable_online: bool = True,
                 audience: Audience = Audience.ANYONE) -> AppointmentType:
     """A new active type of the clinic's list (offered by nobody yet)."""
     values = _checked(name=name, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
@@ -257,8 +298,10 @@ def _checked(**values: Any) -> dict[str, Any]:
             raise AppointmentTypeError(f"The buffer must be between {low} and {high} minutes.",
                                        field="buffer_minutes")
     if "colour" in values:
-        if not isinstance(values["colour"], str) or not COLOUR_PATTERN.fullmatch(values["colour"]):
-            raise AppointmentTypeError("The colour must look like #0a58ca.", field="colour")
+        if not isinstance(values["colour"], str) or not COLOUR_PATTERN.fullmatch(values["colour"]) \
+                or values["colour"].lower() not in COLOURS:
+            raise AppointmentTypeError("Choose one of the colours: " + ", ".join(COLOURS.values()) + ".",
+                                       field="colour")
         cleaned["colour"] = values["colour"].lower()
     if "audience" in values:
         try:
