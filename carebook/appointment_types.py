@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from carebook import audit
-from models import AppointmentType, Audience, Doctor, DoctorAppointmentType
+from carebook.clock import utcnow
+from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, DoctorAppointmentType
 from models.appointment_types import BUFFER_MINUTES, COLOURS, DEFAULT_COLOUR, DURATION_MINUTES
 
 NAME_MAX = 80
@@ -105,14 +106,54 @@ def offered_types(session: Session, doctor_id: int, *, online_only: bool = False
     return list(session.scalars(query))
 
 
-def patient_types(session: Session, doctor_id: int, *, returning: bool) -> list[AppointmentType]:
-    """The types a patient may book online with the doctor: active, online, and for them (new or returning).
+def patient_offers(session: Session, doctor_id: int, *, returning: bool) -> list[DoctorAppointmentType]:
+    """What a patient may book online with the doctor: active online types, for them (new or returning), by name.
 
     Only what to show: the booking service enforces the same rules whatever is sent.
     """
     hidden = Audience.NEW_PATIENTS if returning else Audience.RETURNING_PATIENTS
-    return [appointment_type for appointment_type in offered_types(session, doctor_id, online_only=True)
-            if appointment_type.audience is not hidden]
+    return [offer for offer in offers_of_doctor(session, doctor_id)
+            if offer.appointment_type.is_active and offer.appointment_type.bookable_online
+            and offer.appointment_type.audience is not hidden]
+
+
+def returning_to(session: Session, patient_id: int) -> set[int]:
+    """The doctors the patient is returning to: a past completed appointment with each (the service's rule)."""
+    return set(session.scalars(
+        select(Appointment.doctor_id).where(Appointment.patient_id == patient_id,
+                                            Appointment.status == AppointmentStatus.COMPLETED,
+                                            Appointment.start_at < utcnow()).distinct()))
+
+
+def applies_to(appointment_type: AppointmentType, *, returning: bool) -> bool:
+    """Whether a patient (returning to the doctor or not) is of the type's audience."""
+    return appointment_type.audience is not (Audience.NEW_PATIENTS if returning else Audience.RETURNING_PATIENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineOffer:
+    """A type a doctor offers online, with the doctor's length for it."""
+
+    appointment_type: AppointmentType
+    duration_minutes: int
+
+
+def active_doctors_with_online_offers(session: Session) -> list[tuple[Doctor, list[OnlineOffer]]]:
+    """Every active doctor (by specialty) with the active online types they offer (by name). One query,
+    for the patients' doctor list, however many doctors and types there are."""
+    rows = session.execute(
+        select(Doctor, AppointmentType, DoctorAppointmentType.duration_minutes)
+        .outerjoin(DoctorAppointmentType, DoctorAppointmentType.doctor_id == Doctor.id)
+        .outerjoin(AppointmentType, and_(AppointmentType.id == DoctorAppointmentType.appointment_type_id,
+                                         AppointmentType.is_active, AppointmentType.bookable_online))
+        .where(Doctor.is_active)
+        .order_by(Doctor.specialty, Doctor.id, AppointmentType.name, AppointmentType.id)).tuples()
+    listed: dict[int, tuple[Doctor, list[OnlineOffer]]] = {}
+    for doctor, appointment_type, own_minutes in rows:
+        _doctor, offers = listed.setdefault(doctor.id, (doctor, []))
+        if appointment_type is not None:
+            offers.append(OnlineOffer(appointment_type, own_minutes or appointment_type.duration_minutes))
+    return list(listed.values())
 
 
 def offers_of_doctor(session: Session, doctor_id: int) -> list[DoctorAppointmentType]:
