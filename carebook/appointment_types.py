@@ -303,8 +303,8 @@ def set_own_duration(session: Session, actor: audit.Actor, doctor: Doctor, appoi
     offer.duration_minutes = duration_minutes
     session.flush()
     audit.record(session, actor, "appointment_type.own_duration_set", "doctor", doctor.id,
-                 appointment_type_id=appointment_type.id, duration_minutes=duration_minutes,
-                 previous_duration_minutes=previous)
+                 appointment_type_id=appointment_type.id, appointment_type=appointment_type.name,
+                 duration_minutes=duration_minutes, previous_duration_minutes=previous)
     return offer
 
 
