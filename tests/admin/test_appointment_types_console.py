@@ -128,3 +128,98 @@ def test_an_own_length_out_of_range_is_refused_at_the_field(app, staff_client):
 
 def test_an_unknown_type_is_404(app, staff_client):
     assert staff_client.get("/admin/appointment-types/999/").status_code == 404
+
+
+# -- booking types from the console, the day schedule, the audit log ------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from carebook import audit  # noqa: E402
+from carebook.services import booking_service  # noqa: E402
+from models import Appointment  # noqa: E402
+from tests.admin.conftest import TUESDAY, local  # noqa: E402
+from tests.factories import make_patient  # noqa: E402
+
+
+def test_staff_book_a_staff_only_type_from_its_own_free_slots(app, staff_client):
+    doctor = make_doctor(name="Dr Ada Okafor")
+    vaccination = make_type("Vaccination", minutes=10, doctors=[doctor], bookable_online=False, colour="#055160")
+    patient = make_patient(name="Pia Named")
+    db.session.commit()
+    page = staff_client.get(f"/admin/appointments/book/?patient_id={patient.id}&doctor_id={doctor.id}"
+                            f"&type_id={vaccination.id}&day={TUESDAY}").get_data(as_text=True)
+    assert "Vaccination (10 min, staff only)" in page and page.count('name="start_at"') == 48  # 8 h in 10 min
+    response = staff_client.submit("/admin/appointments/book/", {
+        "patient_id": str(patient.id), "doctor_id": str(doctor.id), "type_id": str(vaccination.id),
+        "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 9, 10).isoformat()})
+    assert response.status_code == 302
+    appointment = db.session.scalars(select(Appointment)).one()
+    assert appointment.appointment_type_id == vaccination.id
+    assert appointment.end_at - appointment.start_at == timedelta(minutes=10)
+
+
+def test_staff_cannot_book_a_type_the_doctor_does_not_offer(app, staff_client):
+    doctor = make_doctor()
+    other = make_type("Not theirs", doctors=[make_doctor(name="Dr Other")])
+    patient = make_patient()
+    db.session.commit()
+    response = staff_client.submit("/admin/appointments/book/", {
+        "patient_id": str(patient.id), "doctor_id": str(doctor.id), "type_id": str(other.id),
+        "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 9).isoformat()})
+    assert response.status_code in (409, 422)
+    assert db.session.scalars(select(Appointment)).all() == []
+
+
+def test_the_day_schedule_shows_each_appointments_type_and_colour(app, staff_client):
+    doctor = make_doctor()
+    follow_up = make_type("Follow-up", minutes=15, doctors=[doctor], colour="#a3216b")
+    patient = make_patient()
+    booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                           start_at=local(TUESDAY, 9), appointment_type=follow_up)
+    db.session.commit()
+    page = staff_client.get(f"/admin/schedule/?day={TUESDAY}").get_data(as_text=True)
+    assert '<span class="type-badge type-colour-magenta schedule-type">Follow-up</span>' in page
+
+
+def test_staff_move_an_appointment_to_another_type_and_the_audit_log_names_both(app, staff_client):
+    doctor = make_doctor()
+    long_visit = make_type("Long visit", minutes=60, doctors=[doctor])
+    patient = make_patient()
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=local(TUESDAY, 9))
+    db.session.commit()
+    page = staff_client.get(f"/admin/appointments/{appointment.id}/reschedule/?type_id={long_visit.id}"
+                            f"&day={TUESDAY}").get_data(as_text=True)
+    assert "The type changes to" in page
+    response = staff_client.submit(f"/admin/appointments/{appointment.id}/reschedule/", {
+        "type_id": str(long_visit.id), "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 11).isoformat(),
+        "move_reason": "Needs longer"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert appointment.appointment_type_id == long_visit.id
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "appointment.rescheduled")).one()
+    assert entry.details["appointment_type"] == "Long visit"
+    assert entry.details["previous_appointment_type"] == "Appointment (30 min)"
+    log = staff_client.get("/admin/audit/?flt0_action_contains=rescheduled").get_data(as_text=True)
+    assert "appointment_type: Long visit" in log and "type: Long visit" in log
+
+
+def test_a_staff_move_keeps_the_type_and_a_cancel_names_it(app, staff_client):
+    doctor = make_doctor()
+    follow_up = make_type("Follow-up", minutes=15, doctors=[doctor])
+    patient = make_patient()
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=local(TUESDAY, 9), appointment_type=follow_up)
+    db.session.commit()
+    response = staff_client.submit(f"/admin/appointments/{appointment.id}/reschedule/", {
+        "type_id": str(follow_up.id), "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 9, 15).isoformat(),
+        "move_reason": "Asked"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert appointment.appointment_type_id == follow_up.id
+    booking_service().cancel(audit.Actor(None, "admin"), appointment, reason="Ill", enforce_cutoff=False)
+    db.session.commit()
+    details = db.session.scalars(select(AuditEntry.details).where(
+        AuditEntry.action.in_(["appointment.rescheduled", "appointment.cancelled"])).order_by(AuditEntry.id)).all()
+    assert [d["appointment_type"] for d in details] == ["Follow-up", "Follow-up"]
+    assert "previous_appointment_type" not in details[0]
