@@ -187,8 +187,8 @@ class BookingRoutes:
                     db.session.rollback()
                     status = _report_conflict(form, error, start_at)
                 else:
-                    flash(f"Booked {patient.name} with {doctor.name} on {local_datetime(appointment.start_at)} "
-                          f"({appointment.appointment_type.name}).", "success")
+                    flash(f"Booked {patient.name} with {doctor.name} on {local_datetime(appointment.start_at)}. "
+                          f"Type: {appointment.appointment_type.name}.", "success")
                     return redirect(url_for(".manage", appointment_id=appointment.id))
         picker = slot_picker(doctor, day, appointment_type) if doctor is not None else {"day": day}
         return self.render("admin/appointments/book.html", form=form, patient=patient, doctors=doctors,
