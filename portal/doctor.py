@@ -191,8 +191,9 @@ def own_length(doctor_id: int | None, type_id: int):
     """Set (or clear) the doctor's own length for a type; the service checks that staff allow it, and audits it."""
     doctor = _calendar_doctor(doctor_id)
     appointment_type = db.session.get(AppointmentType, type_id)
-    if appointment_type is None:
-        abort(404)
+    if appointment_type is None or all(offer.appointment_type_id != type_id
+                                       for offer in types.offers_of_doctor(db.session, doctor.id)):
+        abort(404)  # a type this doctor does not offer is not on their calendar
     form = OwnLengthForm(prefix=f"type-{type_id}")
     if form.validate_on_submit():
         try:
