@@ -18,6 +18,7 @@ __all__ = ["StaffIndexView", "StaffModelView", "StaffOnlyMixin", "init_admin"]
 
 
 def init_admin(app: Flask) -> Admin:
+    from admin.appointment_types import AppointmentTypeView
     from admin.appointments import AppointmentView
     from admin.audit import AuditView
     from admin.doctors import DoctorView
@@ -40,5 +41,7 @@ def init_admin(app: Flask) -> Admin:
                                    url="appointments"))
     admin.add_view(PatientView(Patient, db, name="Patients", endpoint="patients", url="patients"))
     admin.add_view(DoctorView(Doctor, db, name="Doctors", endpoint="doctors", url="doctors"))
+    admin.add_view(AppointmentTypeView(name="Appointment types", endpoint="appointment_types",
+                                       url="appointment-types"))
     admin.add_view(AuditView(AuditEntry, db, name="Audit log", endpoint="audit", url="audit"))
     return admin

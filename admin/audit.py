@@ -14,7 +14,7 @@ from admin.base import StaffModelView, format_local_datetime, link, local_dateti
 from admin.filters import LazyOptions, local_date_filters
 from carebook.audit import SOURCES
 from carebook.extensions import db
-from models import Appointment, AuditEntry, Doctor, Patient, User
+from models import Appointment, AppointmentType, AuditEntry, Doctor, Patient, User
 
 SOURCE_LABELS = {"portal": "Portal", "api": "API", "admin": "Staff console", "cli": "Command line",
                  "system": "System"}
@@ -39,11 +39,13 @@ def _readable(value):
 
 #: Detail keys that hold ids, with the kind of record and the words shown for them.
 _ID_DETAILS = {"doctor_id": ("doctor", "doctor"), "patient_id": ("patient", "patient"), "user_id": ("user", "account"),
+               "appointment_type_id": ("appointment_type", "type"),
                "flagged_appointment_ids": ("appointment", "flagged"),
                "cancelled_appointment_ids": ("appointment", "cancelled")}
 #: Where a record of each kind is shown in the console.
 _RECORD_PAGES = {"appointment": ("appointments.manage", "appointment_id"), "doctor": ("doctors.profile", "doctor_id"),
-                 "patient": ("patients.history", "patient_id")}
+                 "patient": ("patients.history", "patient_id"),
+                 "appointment_type": ("appointment_types.edit", "type_id")}
 
 
 @dataclass
@@ -58,7 +60,8 @@ class RecordNames:
 
     @classmethod
     def of(cls, entries) -> RecordNames:
-        wanted: dict[str, set[int]] = {"appointment": set(), "doctor": set(), "patient": set(), "user": set()}
+        wanted: dict[str, set[int]] = {"appointment": set(), "doctor": set(), "patient": set(), "user": set(),
+                                       "appointment_type": set()}
         for entry in entries:
             if entry.entity_id is not None and entry.entity_type in wanted:
                 wanted[entry.entity_type].add(entry.entity_id)
@@ -76,6 +79,10 @@ class RecordNames:
         if wanted["patient"]:
             for patient in db.session.scalars(select(Patient).where(Patient.id.in_(wanted["patient"]))):
                 book.names["patient", patient.id] = patient.name
+        if wanted["appointment_type"]:
+            for appointment_type in db.session.scalars(select(AppointmentType).where(
+                    AppointmentType.id.in_(wanted["appointment_type"]))):
+                book.names["appointment_type", appointment_type.id] = appointment_type.name
         if wanted["appointment"]:
             query = (select(Appointment).where(Appointment.id.in_(wanted["appointment"]))
                      .options(joinedload(Appointment.doctor).joinedload(Doctor.user),
@@ -86,7 +93,7 @@ class RecordNames:
         return book
 
     def name(self, kind: str, record_id: int) -> str:
-        return self.names.get((kind, record_id), f"{kind} {record_id} (no longer exists)")
+        return self.names.get((kind, record_id), f"{kind.replace('_', ' ')} {record_id} (no longer exists)")
 
 
 def _names(model: AuditEntry) -> RecordNames:

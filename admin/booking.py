@@ -17,11 +17,12 @@ from admin.base import actor, clinic_zone, local_datetime, parse_day, parse_id, 
 from admin.filters import patient_term_clause, search_terms
 from admin.forms import BookForm, RescheduleForm, SlotForm
 from carebook import calendar_limits, timefmt
+from carebook.appointment_types import offers_of_doctor
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, Doctor, Patient, User
+from models import Appointment, AppointmentType, Doctor, DoctorAppointmentType, Patient, User
 
 #: The booking service speaks to patients ("You already have…"); the front desk needs other words.
 _STAFF_WORDING = {
@@ -77,13 +78,42 @@ def _parse_instant(value: str | None) -> datetime | None:
     return instant
 
 
-def slot_picker(doctor: Doctor, day: date) -> dict:
+def bookable_offers(doctor: Doctor) -> list[DoctorAppointmentType]:
+    """Every active type the doctor offers, staff-only ones included: the front desk may book any of them."""
+    return [offer for offer in offers_of_doctor(db.session, doctor.id) if offer.appointment_type.is_active]
+
+
+def choose_type(doctor: Doctor, offers: list[DoctorAppointmentType], value, keep: AppointmentType | None = None
+                ) -> AppointmentType | None:
+    """The type asked for (``type_id``), else the kept one, else the doctor's default.
+
+    A type the doctor does not offer (any more) is still returned when asked for by id, so
+    that the booking service refuses it with its own reason.
+    """
+    wanted = parse_id(value)
+    if wanted is not None and request.method == "GET" and all(offer.appointment_type_id != wanted
+                                                               for offer in offers):
+        wanted = None  # e.g. the doctor changed in the form: their default, not the other doctor's type
+    if wanted is not None:
+        return db.session.get(AppointmentType, wanted) or (keep or _default_type(doctor, offers))
+    return keep or _default_type(doctor, offers)
+
+
+def _default_type(doctor: Doctor, offers: list[DoctorAppointmentType]) -> AppointmentType | None:
+    return next((offer.appointment_type for offer in offers
+                 if offer.appointment_type_id == doctor.default_appointment_type_id), None)
+
+
+def slot_picker(doctor: Doctor, day: date, appointment_type: AppointmentType | None = None) -> dict:
     """The day strip (free counts for two weeks) and the chosen day's free slots by part of the day."""
     service = booking_service()
     strip_start = max(today(), day - timedelta(days=day.weekday()))
     strip_end = strip_start + timedelta(days=STRIP_DAYS - 1)
     first, last = min(strip_start, day), max(strip_end, day)
-    free = service.free_slots(doctor, first, last)
+    type_id = appointment_type.id if appointment_type is not None else None
+    if type_id == doctor.default_appointment_type_id:
+        type_id = None  # the doctor's own terms, read with the calendar
+    free = service.free_slots(doctor, first, last, type_id)
     counts = {strip_start + timedelta(days=n): 0 for n in range(STRIP_DAYS)}
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
     for slot in free:
@@ -118,7 +148,7 @@ class BookingRoutes:
     def book(self):
         values = request.values
         patient = db.session.get(Patient, parse_id(values.get("patient_id")) or 0)
-        carried = {key: values[key] for key in ("doctor_id", "day", "start_at") if values.get(key)}
+        carried = {key: values[key] for key in ("doctor_id", "type_id", "day", "start_at") if values.get(key)}
         if patient is not None and patient.is_erased:
             flash("This patient's data were erased at their request: they cannot be booked.", "warning")
             return redirect(url_for("patients.history", patient_id=patient.id))
@@ -133,6 +163,8 @@ class BookingRoutes:
         # by the booking service, with its reason, like any other refusal.
         doctor = db.session.get(Doctor, doctor_id) if doctor_id else None
         day = _choose_day(values, today())
+        offers = bookable_offers(doctor) if doctor is not None else []
+        appointment_type = choose_type(doctor, offers, values.get("type_id")) if doctor is not None else None
         form = BookForm()
         status = 200
         if request.method == "GET":
@@ -150,17 +182,17 @@ class BookingRoutes:
                     appointment = booking_service().book(
                         actor(), doctor=doctor, patient=patient, start_at=start_at, reason=form.reason.data or "",
                         allow_outside_hours=form.is_outside_hours,
-                        override_note=(form.outside_reason.data or "").strip())
+                        override_note=(form.outside_reason.data or "").strip(), appointment_type=appointment_type)
                 except BookingError as error:
                     db.session.rollback()
                     status = _report_conflict(form, error, start_at)
                 else:
-                    flash(f"Booked {patient.name} with {doctor.name} on {local_datetime(appointment.start_at)}.",
-                          "success")
+                    flash(f"Booked {patient.name} with {doctor.name} on {local_datetime(appointment.start_at)}. "
+                          f"Type: {appointment.appointment_type.name}.", "success")
                     return redirect(url_for(".manage", appointment_id=appointment.id))
-        picker = slot_picker(doctor, day) if doctor is not None else {"day": day}
+        picker = slot_picker(doctor, day, appointment_type) if doctor is not None else {"day": day}
         return self.render("admin/appointments/book.html", form=form, patient=patient, doctors=doctors,
-                           doctor=doctor, **picker), status
+                           doctor=doctor, offers=offers, appointment_type=appointment_type, **picker), status
 
     @expose("/<int:appointment_id>/reschedule/", methods=("GET", "POST"))
     def reschedule(self, appointment_id: int):
@@ -172,6 +204,10 @@ class BookingRoutes:
             return redirect(url_for(".manage", appointment_id=appointment.id))
         service = booking_service()
         day = _choose_day(request.values, service.local_day(appointment.start_at))
+        doctor, kept = appointment.doctor, appointment.appointment_type
+        offers = bookable_offers(doctor)
+        # The move keeps the type unless staff pick another (its length and buffer are checked then).
+        appointment_type = choose_type(doctor, offers, request.values.get("type_id"), keep=kept)
         form = RescheduleForm()
         status = 200
         if request.method == "POST":
@@ -184,12 +220,16 @@ class BookingRoutes:
                         service.reschedule(actor(), appointment, start_at, enforce_cutoff=False,
                                            allow_outside_hours=form.is_outside_hours,
                                            override_note=(form.outside_reason.data or "").strip(),
-                                           reason=form.move_reason.data)
+                                           reason=form.move_reason.data, appointment_type=appointment_type)
                     except BookingError as error:
                         db.session.rollback()
                         status = _report_conflict(form, error, start_at)
                     else:
                         flash(f"Moved to {local_datetime(appointment.start_at)}.", "success")
                         return redirect(url_for(".manage", appointment_id=appointment.id))
+        # The kept type's own slots where the doctor still offers it; else the doctor's default list.
+        listed = appointment_type if (appointment_type is not kept or any(
+            offer.appointment_type_id == kept.id for offer in offers)) else None
         return self.render("admin/appointments/reschedule.html", form=form, appointment=appointment,
-                           doctor=appointment.doctor, **slot_picker(appointment.doctor, day)), status
+                           doctor=doctor, offers=offers, appointment_type=appointment_type,
+                           **slot_picker(doctor, day, listed)), status

@@ -12,6 +12,7 @@ from admin.filters import LazyOptions
 from admin.forms import ConfirmForm, DeactivateDoctorForm, DoctorCreateForm, DoctorEditForm
 from admin.people import put_error_on_form, update_account
 from carebook import accounts, audit
+from carebook.appointment_types import offers_of_doctor
 from carebook.accounts import AccountError
 from carebook.availability import InvalidChange, SetAppointmentLength
 from carebook.clock import utcnow
@@ -133,7 +134,7 @@ class DoctorView(StaffModelView):
         doctor = self._doctor(doctor_id)
         return self.render("admin/doctors/profile.html", doctor=doctor, future=future_booked(doctor),
                            deactivate_form=DeactivateDoctorForm(formdata=None), confirm_form=ConfirmForm(formdata=None),
-                           calendar_url=calendar_url(doctor.id))
+                           calendar_url=calendar_url(doctor.id), offers=offers_of_doctor(db.session, doctor.id))
 
     @expose("/<int:doctor_id>/deactivate/", methods=("POST",))
     def deactivate(self, doctor_id: int):

@@ -16,16 +16,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from carebook import audit
-from models import AppointmentType, Audience, Doctor, DoctorAppointmentType
-from models.appointment_types import BUFFER_MINUTES, DURATION_MINUTES
+from carebook.clock import utcnow
+from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, DoctorAppointmentType
+from models.appointment_types import BUFFER_MINUTES, COLOURS, DEFAULT_COLOUR, DURATION_MINUTES
 
 NAME_MAX = 80
 DESCRIPTION_MAX = 2000
 COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
+#: (value, name) of each colour a type may have (models/appointment_types.py), for forms.
+COLOUR_CHOICES = list(COLOURS.items())
 
 
 class AppointmentTypeError(Exception):
@@ -103,11 +106,90 @@ def offered_types(session: Session, doctor_id: int, *, online_only: bool = False
     return list(session.scalars(query))
 
 
+def patient_offers(session: Session, doctor_id: int, *, returning: bool) -> list[DoctorAppointmentType]:
+    """What a patient may book online with the doctor: active online types, for them (new or returning), by name.
+
+    Only what to show: the booking service enforces the same rules whatever is sent.
+    """
+    hidden = Audience.NEW_PATIENTS if returning else Audience.RETURNING_PATIENTS
+    return [offer for offer in offers_of_doctor(session, doctor_id)
+            if offer.appointment_type.is_active and offer.appointment_type.bookable_online
+            and offer.appointment_type.audience is not hidden]
+
+
+def returning_to(session: Session, patient_id: int) -> set[int]:
+    """The doctors the patient is returning to: a past completed appointment with each (the service's rule)."""
+    return set(session.scalars(
+        select(Appointment.doctor_id).where(Appointment.patient_id == patient_id,
+                                            Appointment.status == AppointmentStatus.COMPLETED,
+                                            Appointment.start_at < utcnow()).distinct()))
+
+
+def applies_to(appointment_type: AppointmentType, *, returning: bool) -> bool:
+    """Whether a patient (returning to the doctor or not) is of the type's audience."""
+    return appointment_type.audience is not (Audience.NEW_PATIENTS if returning else Audience.RETURNING_PATIENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineOffer:
+    """A type a doctor offers online, with the doctor's length for it."""
+
+    appointment_type: AppointmentType
+    duration_minutes: int
+
+
+def active_doctors_with_online_offers(session: Session) -> list[tuple[Doctor, list[OnlineOffer]]]:
+    """Every active doctor (by specialty) with the active online types they offer (by name). One query,
+    for the patients' doctor list, however many doctors and types there are."""
+    rows = session.execute(
+        select(Doctor, AppointmentType, DoctorAppointmentType.duration_minutes)
+        .outerjoin(DoctorAppointmentType, DoctorAppointmentType.doctor_id == Doctor.id)
+        .outerjoin(AppointmentType, and_(AppointmentType.id == DoctorAppointmentType.appointment_type_id,
+                                         AppointmentType.is_active, AppointmentType.bookable_online))
+        .where(Doctor.is_active)
+        .order_by(Doctor.specialty, Doctor.id, AppointmentType.name, AppointmentType.id)).tuples()
+    listed: dict[int, tuple[Doctor, list[OnlineOffer]]] = {}
+    for doctor, appointment_type, own_minutes in rows:
+        _doctor, offers = listed.setdefault(doctor.id, (doctor, []))
+        if appointment_type is not None:
+            offers.append(OnlineOffer(appointment_type, own_minutes or appointment_type.duration_minutes))
+    return list(listed.values())
+
+
+def offers_of_doctor(session: Session, doctor_id: int) -> list[DoctorAppointmentType]:
+    """What the doctor offers (retired types too: they stay offered, and bookable again if brought back), by name."""
+    return list(session.scalars(
+        select(DoctorAppointmentType).join(DoctorAppointmentType.appointment_type)
+        .where(DoctorAppointmentType.doctor_id == doctor_id)
+        .order_by(AppointmentType.is_active.desc(), AppointmentType.name, AppointmentType.id)))
+
+
+def offers_of_type(session: Session, appointment_type_id: int) -> list[tuple[DoctorAppointmentType, Doctor]]:
+    """Who offers the type, with their offer, by doctor id."""
+    return list(session.execute(
+        select(DoctorAppointmentType, Doctor).join(Doctor, Doctor.id == DoctorAppointmentType.doctor_id)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type_id)
+        .order_by(Doctor.id)).tuples())
+
+
+def own_durations(session: Session, appointment_type_id: int) -> dict[int, int | None]:
+    """doctor id -> their own length for the type (None: the type's), for every doctor who offers it. One query."""
+    return dict(session.execute(
+        select(DoctorAppointmentType.doctor_id, DoctorAppointmentType.duration_minutes)
+        .where(DoctorAppointmentType.appointment_type_id == appointment_type_id)).tuples())
+
+
+def all_types(session: Session) -> list[AppointmentType]:
+    """The clinic's whole list: active types first, then retired ones, each by name."""
+    return list(session.scalars(select(AppointmentType).order_by(AppointmentType.is_active.desc(),
+                                                                 AppointmentType.name, AppointmentType.id)))
+
+
 # --------------------------------------------------------------------------- keeping the list
 
 
 def create_type(session: Session, actor: audit.Actor, *, name: str, duration_minutes: int, buffer_minutes: int = 0,
-                description: str = "", colour: str = "#0a58ca", bookable_online: bool = True,
+                description: str = "", colour: str = DEFAULT_COLOUR, bookable_online: bool = True,
                 audience: Audience = Audience.ANYONE) -> AppointmentType:
     """A new active type of the clinic's list (offered by nobody yet)."""
     values = _checked(name=name, duration_minutes=duration_minutes, buffer_minutes=buffer_minutes,
@@ -221,8 +303,8 @@ def set_own_duration(session: Session, actor: audit.Actor, doctor: Doctor, appoi
     offer.duration_minutes = duration_minutes
     session.flush()
     audit.record(session, actor, "appointment_type.own_duration_set", "doctor", doctor.id,
-                 appointment_type_id=appointment_type.id, duration_minutes=duration_minutes,
-                 previous_duration_minutes=previous)
+                 appointment_type_id=appointment_type.id, appointment_type=appointment_type.name,
+                 duration_minutes=duration_minutes, previous_duration_minutes=previous)
     return offer
 
 
@@ -257,8 +339,10 @@ def _checked(**values: Any) -> dict[str, Any]:
             raise AppointmentTypeError(f"The buffer must be between {low} and {high} minutes.",
                                        field="buffer_minutes")
     if "colour" in values:
-        if not isinstance(values["colour"], str) or not COLOUR_PATTERN.fullmatch(values["colour"]):
-            raise AppointmentTypeError("The colour must look like #0a58ca.", field="colour")
+        if not isinstance(values["colour"], str) or not COLOUR_PATTERN.fullmatch(values["colour"]) \
+                or values["colour"].lower() not in COLOURS:
+            raise AppointmentTypeError("Choose one of the colours: " + ", ".join(COLOURS.values()) + ".",
+                                       field="colour")
         cleaned["colour"] = values["colour"].lower()
     if "audience" in values:
         try:

@@ -18,6 +18,22 @@ from carebook.extensions import db
 DURATION_MINUTES = (5, 240)
 BUFFER_MINUTES = (0, 120)
 
+#: The colours a type may have, by name. A fixed palette, so that every page shows a type's colour
+#: with a class (the Content-Security-Policy forbids inline styles; carebook/static/theme.css holds
+#: one class per colour), and every colour carries white text at WCAG AA (at least 6.4:1). A colour
+#: is never the only signal: the type's name is always shown with it.
+COLOURS = {
+    "#0a58ca": "Blue",
+    "#146c43": "Green",
+    "#b02a37": "Red",
+    "#055160": "Teal",
+    "#6f42c1": "Purple",
+    "#9c4200": "Orange",
+    "#a3216b": "Magenta",
+    "#595f64": "Grey",
+}
+DEFAULT_COLOUR = "#0a58ca"
+
 
 class Audience(str, enum.Enum):
     """Who may book a type: anyone, only patients new to the doctor, or only returning ones."""
@@ -42,7 +58,7 @@ class AppointmentType(db.Model):
     #: Time kept free after each appointment of this type (cleaning, notes).
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     #: A CSS colour, ``#rrggbb``, for calendars and schedules.
-    colour: Mapped[str] = mapped_column(String(7), default="#0a58ca")
+    colour: Mapped[str] = mapped_column(String(7), default=DEFAULT_COLOUR)
     #: False: staff-only (the console may book it; the portal and the API may not).
     bookable_online: Mapped[bool] = mapped_column(default=True)
     audience: Mapped[Audience] = mapped_column(
@@ -52,6 +68,21 @@ class AppointmentType(db.Model):
     )
     #: Retired types take no new bookings and stay on old appointments.
     is_active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def colour_name(self) -> str:
+        """The palette's name for the colour ("Blue"): shown beside it, so colour is never the only signal."""
+        return COLOURS.get(self.colour, "Grey")
+
+    @property
+    def colour_class(self) -> str:
+        """The stylesheet class that paints the type's colour (``type-colour-blue``; theme.css)."""
+        return "type-colour-" + self.colour_name.lower()
+
+    @property
+    def audience_label(self) -> str:
+        return {Audience.ANYONE: "Anyone", Audience.NEW_PATIENTS: "New patients only",
+                Audience.RETURNING_PATIENTS: "Returning patients only"}[self.audience]
 
     def __repr__(self) -> str:
         return f"<AppointmentType {self.id} {self.name!r}>"

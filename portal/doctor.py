@@ -15,6 +15,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from carebook import appointment_types as types
 from carebook import audit, timefmt
 from carebook.access import allow
 from carebook.availability import (AddTimeOff, Change, InvalidChange, NeedsConfirmation,
@@ -26,9 +27,9 @@ from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import availability_service, booking_service
-from models import Appointment, AppointmentStatus, Doctor, Role, TimeOff, User
+from models import Appointment, AppointmentStatus, AppointmentType, Doctor, Role, TimeOff, User
 from portal.doctor_forms import (WEEKDAY_FIELDS, AppointmentLengthForm, ConfirmChangeForm, OneOffForm,
-                                 OutcomeForm, TimeOffForm, WeeklyHoursForm)
+                                 OutcomeForm, OwnLengthForm, TimeOffForm, WeeklyHoursForm)
 from portal.forms import ConfirmForm
 
 bp = Blueprint("doctor", __name__, url_prefix="/doctor")
@@ -132,7 +133,9 @@ def week(doctor_id: int | None):
     chosen = _requested_day("week", today) or today
     monday = chosen - timedelta(days=chosen.weekday())
     plans = service.plan(doctor, monday, monday + timedelta(days=6))
+    week_types = sorted({a.appointment_type for plan in plans for a in plan.appointments}, key=lambda t: (t.name, t.id))
     return _render("doctor/week.html", doctor, monday=monday, grid=week_grid(plans, service.timezone),
+                   week_types=week_types,
                    month=month_overview(service, doctor, monday + timedelta(days=3), monday),
                    previous_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
 
@@ -167,6 +170,56 @@ def outcome(appointment_id: int):
         return redirect(url_for("doctor.appointment", appointment_id=appointment.id))
     day = booking_service().local_day(appointment.start_at)
     return redirect(_link(appointment.doctor, "doctor.schedule", day=day.isoformat()))
+
+
+# --------------------------------------------------------------------------- appointment types
+
+
+@bp.route("/types", defaults=OWN)
+@bp.route("/<int:doctor_id>/types")
+@allow(Role.DOCTOR, Role.STAFF)
+def appointment_types(doctor_id: int | None):
+    """The types the doctor offers, with their length for each; their own length where staff allow it."""
+    doctor = _calendar_doctor(doctor_id)
+    return _types_page(doctor)
+
+
+@bp.route("/types/<int:type_id>/length", methods=["POST"], defaults=OWN)
+@bp.route("/<int:doctor_id>/types/<int:type_id>/length", methods=["POST"])
+@allow(Role.DOCTOR, Role.STAFF)
+def own_length(doctor_id: int | None, type_id: int):
+    """Set (or clear) the doctor's own length for a type; the service checks that staff allow it, and audits it."""
+    doctor = _calendar_doctor(doctor_id)
+    appointment_type = db.session.get(AppointmentType, type_id)
+    if appointment_type is None or all(offer.appointment_type_id != type_id
+                                       for offer in types.offers_of_doctor(db.session, doctor.id)):
+        abort(404)  # a type this doctor does not offer is not on their calendar
+    form = OwnLengthForm(prefix=f"type-{type_id}")
+    if form.validate_on_submit():
+        try:
+            types.set_own_duration(db.session, _actor(), doctor, appointment_type, form.duration_minutes.data)
+        except types.AppointmentTypeError as error:
+            db.session.rollback()
+            form.duration_minutes.errors = [*form.duration_minutes.errors, error.message]
+        else:
+            minutes = form.duration_minutes.data
+            flash(f"{appointment_type.name}: " + (f"{minutes} minutes" if minutes else "the clinic's length")
+                  + " from now on; booked appointments keep their times.", "success")
+            return redirect(_link(doctor, "doctor.appointment_types"))
+    return _types_page(doctor, {type_id: form}, status=400)
+
+
+def _types_page(doctor: Doctor, sent: dict | None = None, status: int = 200):
+    """The page; ``sent``: forms as submitted (with their errors), by type id."""
+    offers = types.offers_of_doctor(db.session, doctor.id)
+    staff_view = current_user.role is not Role.DOCTOR
+    sent = sent or {}
+    forms = {offer.appointment_type_id: sent.get(offer.appointment_type_id) or OwnLengthForm(
+        formdata=None, prefix=f"type-{offer.appointment_type_id}", data={"duration_minutes": offer.duration_minutes})
+        for offer in offers
+        if offer.appointment_type_id != doctor.default_appointment_type_id
+        and (staff_view or offer.doctor_may_change_duration or offer.appointment_type_id in sent)}
+    return _render("doctor/types.html", doctor, status, offers=offers, forms=forms)
 
 
 # --------------------------------------------------------------------------- weekly hours and length

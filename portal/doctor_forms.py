@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, HiddenField, IntegerField, RadioField, SelectChoice,
                      StringField, TextAreaField, TimeField)
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from carebook.availability import TIME_OFF_NOTE_LENGTH, WEEKDAY_NAMES
 
@@ -110,3 +110,11 @@ class ConfirmChangeForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = StringField(validators=[AnyOf(["completed", "no_show"])])
+
+
+class OwnLengthForm(FlaskForm):
+    """A doctor's own length for a type they offer; empty: the type's length (checked by the service too)."""
+
+    duration_minutes = IntegerField("Your length (minutes)", validators=[
+        Optional(), NumberRange(min=5, max=240, message="Between 5 and 240 minutes.")],
+        description="Leave empty to use the clinic's length for this type.")

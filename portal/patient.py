@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from carebook import appointment_types as types
 from carebook import audit, calendar_file, timefmt
 from carebook.access import allow
 from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, AppointmentStatus, Doctor, Role
+from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, DoctorAppointmentType, Role
 from portal.forms import BookingForm, ConfirmForm
 
 bp = Blueprint("patient", __name__)
@@ -55,12 +57,17 @@ def parse_start_at(value: str) -> datetime | None:
 
 
 def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, chosen_value: str | None = None,
-                **day_args) -> dict:
-    """The strip of coming days with their free counts, and the chosen day's free times by part of day."""
+                appointment_type_id: int | None = None, **day_args) -> dict:
+    """The strip of coming days with their free counts, and the chosen day's free times by part of day.
+
+    Slots of ``appointment_type_id`` (None, or the doctor's default type: the doctor's length and buffer).
+    """
     service = booking_service()
     first_day, last_bookable = service.bookable_days()
     last_day = min(first_day + timedelta(days=current_app.config["SLOT_DAYS_SHOWN"] - 1), last_bookable)
-    free = service.free_slots(doctor, first_day, last_day)
+    if appointment_type_id == doctor.default_appointment_type_id:
+        appointment_type_id = None  # the hot path: the doctor's own terms, read with the calendar
+    free = service.free_slots(doctor, first_day, last_day, appointment_type_id)
     tz = service.timezone
     by_day = {first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)}
     for slot in free:
@@ -80,6 +87,8 @@ def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, ch
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
     for slot in by_day.get(day, []):
         groups[timefmt.part_of_day(slot.start_at, tz)].append(slot)
+    if appointment_type_id is not None:
+        day_args = {**day_args, "type_id": appointment_type_id}
     return {"doctor": doctor, "days": by_day, "day": day, "day_endpoint": day_endpoint, "day_args": day_args,
             "groups": {name: group for name, group in groups.items() if group},
             "bookable": any(by_day.values()),
@@ -89,27 +98,76 @@ def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, ch
             "cutoff_hours": service.policy.cutoff_hours}
 
 
+def _returning_to() -> set[int]:
+    """The doctors the signed-in patient is returning to (for which types to list; the service decides)."""
+    return types.returning_to(db.session, _patient().id)
+
+
+def _type_choice(doctor: Doctor, requested: str | None, keep: AppointmentType | None = None
+                 ) -> tuple[list[DoctorAppointmentType], DoctorAppointmentType | None]:
+    """The types the patient may book with the doctor, and the one chosen (``?type_id=``).
+
+    Unless another is asked for: the kept type (a move keeps its type), else the doctor's
+    default type, else the first. A new-patient or returning-only type is listed only for
+    the patients it is for; the booking service checks it again whatever is sent.
+    """
+    returning = doctor.id in _returning_to()
+    offers = types.patient_offers(db.session, doctor.id, returning=returning)
+    by_id = {offer.appointment_type_id: offer for offer in offers}
+    try:
+        wanted = int(requested) if requested else None
+    except ValueError:
+        wanted = None
+    for candidate in (wanted, keep.id if keep is not None else None, doctor.default_appointment_type_id):
+        if candidate in by_id:
+            return offers, by_id[candidate]
+    return offers, offers[0] if offers else None
+
+
 @bp.route("/doctors")
 @allow(Role.PATIENT)
 def doctors():
     specialty = request.args.get("specialty", "").strip()[:80]
-    query = select(Doctor).where(Doctor.is_active).order_by(Doctor.specialty, Doctor.id)
-    all_doctors = db.session.scalars(query).all()
-    specialties = sorted({doctor.specialty for doctor in all_doctors})
-    shown = [d for d in all_doctors if not specialty or d.specialty == specialty]
+    # The doctors and the types each offers online, in one query.
+    listed = types.active_doctors_with_online_offers(db.session)
+    specialties = sorted({doctor.specialty for doctor, _offers in listed})
+    offered = {doctor.id: offers for doctor, offers in listed}
+    listed_types = sorted({offer.appointment_type for offers in offered.values() for offer in offers},
+                          key=lambda t: (t.name, t.id))
+    chosen_type = next((t for t in listed_types if str(t.id) == request.args.get("type_id", "")), None)
+    shown = [doctor for doctor, _offers in listed if not specialty or doctor.specialty == specialty]
     service = booking_service()
     first_day, last_day = service.bookable_days()
-    next_available = service.next_free_slots(shown, first_day, last_day)
+    minutes = {doctor.id: doctor.appointment_minutes for doctor in shown}
+    if chosen_type is None:
+        next_available = service.next_free_slots(shown, first_day, last_day)
+    else:
+        # Only the doctors who offer the type to this patient, each with their own length for it;
+        # "first free" is then per type (kept per type by the slot cache).
+        own = {doctor_id: offer.duration_minutes for doctor_id, offers in offered.items() for offer in offers
+               if offer.appointment_type.id == chosen_type.id}
+        returning = _returning_to() if chosen_type.audience is not Audience.ANYONE else set()
+        shown = [doctor for doctor in shown if doctor.id in own
+                 and types.applies_to(chosen_type, returning=doctor.id in returning)]
+        minutes = {doctor.id: own[doctor.id] for doctor in shown}
+        terms = [SimpleNamespace(id=doctor.id, is_active=doctor.is_active, calendar_version=doctor.calendar_version,
+                                 appointment_minutes=own[doctor.id], buffer_minutes=chosen_type.buffer_minutes)
+                 for doctor in shown]
+        next_available = service.next_free_slots(terms, first_day, last_day, appointment_type_id=chosen_type.id)
     return render_template("patient/doctors.html", doctors=shown, specialties=specialties,
-                           specialty=specialty, next_available=next_available, last_day=last_day)
+                           specialty=specialty, next_available=next_available, last_day=last_day,
+                           types=listed_types, chosen_type=chosen_type, minutes=minutes, offered=offered)
 
 
 @bp.route("/doctors/<int:doctor_id>")
 @allow(Role.PATIENT)
 def doctor(doctor_id: int):
     doctor = _bookable_doctor(doctor_id)
-    picker = slot_picker(doctor, request.args.get("day"), "patient.doctor", doctor_id=doctor.id)
-    return render_template("patient/book.html", form=BookingForm(), **picker)
+    offers, chosen = _type_choice(doctor, request.args.get("type_id"))
+    picker = slot_picker(doctor, request.args.get("day"), "patient.doctor", doctor_id=doctor.id,
+                         appointment_type_id=chosen.appointment_type_id if chosen else None)
+    return render_template("patient/book.html", form=BookingForm(), offers=offers, chosen_offer=chosen,
+                           type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker)
 
 
 @bp.route("/doctors/<int:doctor_id>/book", methods=["POST"])
@@ -117,15 +175,32 @@ def doctor(doctor_id: int):
 def book(doctor_id: int):
     doctor = _bookable_doctor(doctor_id)
     form = BookingForm()
+    # The type as sent (its rules are the booking service's: offered, online, for this patient).
+    appointment_type = _posted_type()
     appointment, status = _submit_slot_form(
         form, lambda start_at: booking_service().book(_actor(), doctor=doctor, patient=_patient(),
-                                                      start_at=start_at, reason=form.reason.data or ""))
+                                                      start_at=start_at, reason=form.reason.data or "",
+                                                      appointment_type=appointment_type))
     if appointment is not None:
         flash("Your appointment is booked.", "success")
         return redirect(url_for("patient.appointment", appointment_id=appointment.id, booked=1))
-    # Fresh slots, same doctor and day: whatever changed is visible at once.
-    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", form.start_at.data, doctor_id=doctor.id)
-    return render_template("patient/book.html", form=form, **picker), status
+    # Fresh slots, same doctor, type and day: whatever changed is visible at once.
+    offers, chosen = _type_choice(doctor, request.form.get("type_id"))
+    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", form.start_at.data, doctor_id=doctor.id,
+                         appointment_type_id=chosen.appointment_type_id if chosen else None)
+    return render_template("patient/book.html", form=form, offers=offers, chosen_offer=chosen,
+                           type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker), status
+
+
+def _posted_type() -> AppointmentType | None:
+    """The type named by the form's ``type_id`` (None: none named, the doctor's default); 404 for no such type."""
+    value = request.form.get("type_id", "")
+    if not value:
+        return None
+    appointment_type = db.session.get(AppointmentType, int(value)) if value.isdigit() and len(value) < 10 else None
+    if appointment_type is None:
+        abort(404)
+    return appointment_type
 
 
 def _submit_slot_form(form: BookingForm, action) -> tuple[Appointment | None, int]:
@@ -213,15 +288,29 @@ def cancel(appointment_id: int):
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
 @allow(Role.PATIENT)
 def reschedule(appointment_id: int):
+    """Move to another time; the appointment keeps its type unless the patient picks another of the doctor's."""
     appointment = _own_appointment(appointment_id)
     form = BookingForm()
     status = 200
     if request.method == "POST":
+        appointment_type = _posted_type()
         moved, status = _submit_slot_form(form, lambda start_at: booking_service().reschedule(
-            _actor(), appointment, start_at))
+            _actor(), appointment, start_at, appointment_type=appointment_type))
         if moved is not None:
             flash("Your appointment has been moved.", "success")
             return redirect(url_for("patient.appointment", appointment_id=appointment.id))
-    picker = slot_picker(appointment.doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
-                         appointment_id=appointment.id)
-    return render_template("patient/reschedule.html", form=form, appointment=appointment, **picker), status
+    doctor, kept = appointment.doctor, appointment.appointment_type
+    requested = request.values.get("type_id")
+    offers, chosen = _type_choice(doctor, requested, keep=kept)
+    if chosen is not None and chosen.appointment_type_id != kept.id and requested == str(chosen.appointment_type_id):
+        slot_type_id = chosen.appointment_type_id  # the patient picked another type
+    else:
+        # The kept type's slots, even where it is not offered online (booked at the desk): the move
+        # keeps it, and the service checks the time with its terms.
+        chosen = next((offer for offer in offers if offer.appointment_type_id == kept.id), None)
+        slot_type_id = kept.id if booking_service().type_terms(doctor.id, kept.id) is not None else None
+    picker = slot_picker(doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
+                         appointment_id=appointment.id, appointment_type_id=slot_type_id)
+    return render_template("patient/reschedule.html", form=form, appointment=appointment, offers=offers,
+                           chosen_offer=chosen, type_endpoint="patient.reschedule",
+                           type_args={"appointment_id": appointment.id}, **picker), status

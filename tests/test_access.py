@@ -62,6 +62,8 @@ EXPECTED = {
     "doctor.time_off": {DOCTOR, STAFF},
     "doctor.remove_time_off": {DOCTOR, STAFF},
     "doctor.confirm_change": {DOCTOR, STAFF},
+    "doctor.appointment_types": {DOCTOR, STAFF},
+    "doctor.own_length": {DOCTOR, STAFF},
     "api.csrf_token": EVERYONE,
     "api.appointment_types": {PATIENT},
     "api.openapi_document": EVERYONE,

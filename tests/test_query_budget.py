@@ -18,8 +18,8 @@ from sqlalchemy import event
 from carebook import audit
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, AppointmentStatus
-from tests.factories import make_doctor, make_patient, make_staff
+from models import Appointment, AppointmentStatus, Audience, DoctorAppointmentType
+from tests.factories import make_doctor, make_patient, make_staff, make_type
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = date(2026, 6, 1)  # "today" in every test (the clock is frozen at 08:00 London)
@@ -261,3 +261,44 @@ def test_the_audit_log_names_its_records_at_the_same_cost_for_one_entry_or_a_pag
     db.session.commit()
     many = statements_for(count_statements, lambda: client.get("/admin/audit/?flt0_action_contains=appointment"))
     assert one == many
+
+
+# -- appointment types: the pages that list them ------------------------------------------------
+
+
+def test_the_doctor_list_of_one_type_costs_the_same_for_one_doctor_or_many(app, client, count_statements, patient):
+    first = make_doctor(name="Dr First")
+    first_visit = make_type("First visit", minutes=40, doctors=[first], audience=Audience.NEW_PATIENTS)
+    db.session.commit()
+    sign_in(client, patient.user)
+    url = f"/doctors?type_id={first_visit.id}"
+    one_doctor = statements_for(count_statements, lambda: client.get(url))
+    doctors = [make_doctor(name=f"Dr Number {n}") for n in range(6)]
+    for doctor in doctors:
+        make_type(f"Other {doctor.id}", doctors=[doctor])
+        db.session.add(DoctorAppointmentType(doctor_id=doctor.id, appointment_type_id=first_visit.id))
+    db.session.commit()
+    for doctor in [first, *doctors]:
+        book_many(doctor, [make_patient(), make_patient()], days=3, per_day=2)
+    many_doctors = statements_for(count_statements, lambda: client.get(url))
+    assert one_doctor == many_doctors <= DOCTOR_LIST_BUDGET + 1  # + the patient's returning doctors
+
+
+def test_the_consoles_type_pages_and_a_doctors_types_cost_the_same_however_many_types(app, client,
+                                                                                      count_statements):
+    doctor = make_doctor()
+    first = make_type("Type 0", doctors=[doctor])
+    staff = make_staff()
+    db.session.commit()
+    sign_in(client, staff)
+    pages = ["/admin/appointment-types/", f"/admin/appointment-types/{first.id}/", f"/doctor/{doctor.id}/types"]
+
+    def counts():
+        return [statements_for(count_statements, lambda: client.get(url)) for url in pages]
+
+    one_type = counts()
+    for n in range(1, 6):
+        make_type(f"Type {n}", doctors=[doctor, make_doctor()])
+    db.session.add(DoctorAppointmentType(doctor_id=make_doctor().id, appointment_type_id=first.id))
+    db.session.commit()
+    assert counts() == one_type

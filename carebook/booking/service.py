@@ -92,6 +92,7 @@ class BookingService(SlotFinder):
         previous_start_at = appointment.start_at
         doctor = appointment.doctor
         changing_type = appointment_type is not None and appointment_type.id != appointment.appointment_type_id
+        previous_type_name = appointment.appointment_type.name
         if changing_type:
             terms = self._terms(doctor, appointment_type)
             self._check_type_allowed(actor, doctor, appointment.patient, appointment_type)
@@ -108,8 +109,8 @@ class BookingService(SlotFinder):
         self._flush_checking_overlaps()
         self._record(actor, "rescheduled", appointment, previous_start_at=previous_start_at,
                      start_at=new_start_at.isoformat(), end_at=end_at.isoformat(),
-                     **({"appointment_type_id": appointment_type.id, "appointment_type": appointment_type.name}
-                        if changing_type else {}),
+                     appointment_type_id=appointment_type.id, appointment_type=appointment_type.name,
+                     **({"previous_appointment_type": previous_type_name} if changing_type else {}),
                      **({"note": reason.strip()} if reason.strip() else {}),
                      **({"outside_hours_note": override_note} if allow_outside_hours else {}))
         return appointment
@@ -129,7 +130,9 @@ class BookingService(SlotFinder):
         appointment.cancellation_reason = reason.strip()
         appointment.calendar_sequence += 1
         self.session.flush()
-        self._record(actor, "cancelled", appointment, start_at=appointment.start_at.isoformat())
+        self._record(actor, "cancelled", appointment, start_at=appointment.start_at.isoformat(),
+                     appointment_type_id=appointment.appointment_type_id,
+                     appointment_type=appointment.appointment_type.name)
         return appointment
 
     def mark_outcome(self, actor: audit.Actor, appointment: Appointment, status: AppointmentStatus) -> Appointment:

@@ -31,7 +31,8 @@ def world(app):
 
 def url_for_rule(rule, world) -> str:
     ids = {"doctor_id": world["doctor"].id, "patient_id": world["patient"].id,
-           "appointment_id": world["appointment"].id, "export_type": "csv"}
+           "appointment_id": world["appointment"].id, "export_type": "csv",
+           "type_id": world["doctor"].default_appointment_type_id}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda match: str(ids[match.group(1)]), rule.rule)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from carebook import audit, invitations
 from carebook.extensions import db
@@ -17,7 +18,8 @@ from carebook.services import booking_service
 from models import NotificationDelivery
 from tests.browser.accessibility import SIZES, PageChecks
 from tests.browser.conftest import log_in
-from tests.factories import make_doctor, make_patient, make_phone_patient, make_staff
+from models import AppointmentType, Audience
+from tests.factories import make_doctor, make_patient, make_phone_patient, make_staff, make_type
 
 pytestmark = pytest.mark.postgres_only
 
@@ -39,6 +41,9 @@ def _clinic():
     """A doctor with hours, one with none yet, a patient with an upcoming, a past and a clinic-cancelled visit."""
     doctor = make_doctor(name="Dr Ada Okafor", specialty="General practice")
     make_doctor(name="Dr Noor Newhire", specialty="Dermatology", weekly={})
+    make_type("First visit", minutes=40, doctors=[doctor], description="We get to know you and your history.",
+              audience=Audience.NEW_PATIENTS, colour="#6f42c1")
+    make_type("Vaccination", minutes=10, doctors=[doctor], bookable_online=False, colour="#055160")
     patient = make_patient(name="Pat Patient")
     actor = audit.Actor(patient.user, "portal")
     upcoming = booking_service().book(actor, doctor=doctor, patient=patient, start_at=TUESDAY_10,
@@ -48,6 +53,10 @@ def _clinic():
                              enforce_cutoff=False)
     db.session.commit()
     return doctor, patient, upcoming, cancelled
+
+
+def _type(name: str) -> AppointmentType:
+    return db.session.scalars(select(AppointmentType).where(AppointmentType.name == name)).one()
 
 
 @size
@@ -98,6 +107,11 @@ def test_patient_pages(app, live_server, new_page, size):
     checks.check(page, "doctors")
     _go(page, f"{live_server}/doctors?specialty=Nothing")
     checks.check(page, "doctors-none-match")
+    first_visit = _type("First visit")
+    _go(page, f"{live_server}/doctors?type_id={first_visit.id}")
+    checks.check(page, "doctors-of-a-type")
+    _go(page, f"{live_server}/doctors/{doctor.id}?type_id={first_visit.id}&day=2026-06-02")
+    checks.check(page, "book-a-type")
     _go(page, f"{live_server}/doctors/{doctor.id}?day=2026-06-02")
     checks.check(page, "book")
     page.locator("label.slot", has_text="11:00").click()
@@ -155,7 +169,7 @@ def test_doctor_pages(app, live_server, new_page, size):
     for path, name in (("/doctor/?day=2026-06-02", "day"), ("/doctor/?day=2026-06-06", "day-empty"),
                        ("/doctor/week?week=2026-06-01", "week"), ("/doctor/week?week=2026-10-19", "week-clocks-go-back"),
                        ("/doctor/hours", "hours"), ("/doctor/one-off", "one-offs"), ("/doctor/time-off", "time-off"),
-                       (f"/doctor/appointments/{upcoming.id}", "appointment")):
+                       (f"/doctor/appointments/{upcoming.id}", "appointment"), ("/doctor/types", "types")):
         _go(page, live_server + path)
         checks.check(page, f"doctor-{name}")
     _go(page, f"{live_server}/doctor/time-off")
@@ -201,9 +215,18 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        (f"/admin/patients/{patient.id}/erase/", "patient-erase-confirm"),
                        (f"/admin/patients/{phone_only.id}/", "patient-phone-only"),
                        (f"/admin/patients/edit/?id={phone_only.id}", "patient-edit-phone-only"),
-                       ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found")):
+                       ("/admin/audit/", "audit"), ("/admin/appointments/?search=nobody", "appointments-none-found"),
+                       ("/admin/appointment-types/", "types"), ("/admin/appointment-types/new/", "type-new"),
+                       (f"/admin/appointment-types/{_type('Vaccination').id}/", "type"),
+                       (f"/admin/appointment-types/{_type('Vaccination').id}/retire/", "type-retire-confirm"),
+                       (f"/admin/appointments/book/?patient_id={patient.id}&doctor_id={doctor.id}"
+                        f"&type_id={_type('Vaccination').id}&day=2026-06-02", "book-a-type"),
+                       (f"/doctor/{doctor.id}/types", "doctor-types")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
+    _go(page, f"{live_server}/admin/appointment-types/new/")
+    page.get_by_role("button", name="Create type").click()
+    checks.check(page, "staff-type-new-with-errors")
     _go(page, f"{live_server}/admin/doctors/new/")
     page.get_by_role("button", name="Save", exact=True).click()
     checks.check(page, "staff-doctor-new-with-errors")

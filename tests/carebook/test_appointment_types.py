@@ -136,3 +136,10 @@ def test_changing_a_default_type_changes_its_doctors_length_and_buffer_with_it(s
     assert booking_service().free_slots(doctor, TUESDAY, TUESDAY)[0].end_at == TUESDAY_10.replace(hour=8, minute=20)
     with pytest.raises(AppointmentTypeError):
         types.offer_type(session, staff, doctor, default, duration_minutes=40)
+
+
+def test_a_colour_outside_the_named_palette_is_refused(app):
+    with pytest.raises(AppointmentTypeError) as refused:
+        types.create_type(db.session, audit.Actor(None, "admin"), name="Yellow", duration_minutes=10,
+                          colour="#ffff00")
+    assert refused.value.field == "colour" and "Blue" in refused.value.message

@@ -22,3 +22,14 @@ def test_every_token_used_is_defined_in_the_theme():
     defined = set(TOKEN_DEFINITION.findall((STATIC / "theme.css").read_text()))
     used = {token for sheet in STATIC.glob("*.css") for token in TOKEN_USE.findall(sheet.read_text())}
     assert used - defined == set()
+
+
+def test_every_colour_of_the_type_palette_has_a_token_and_a_class():
+    """Types are painted with classes (the CSP forbids inline styles): one per palette colour, same value."""
+    from models.appointment_types import COLOURS
+
+    theme = (STATIC / "theme.css").read_text()
+    for value, name in COLOURS.items():
+        token = f"cb-type-{name.lower()}"
+        assert re.search(rf"--{token}:\s*{value}\s*;", theme), token
+        assert f".type-colour-{name.lower()} {{ background-color: var(--{token}); }}" in theme

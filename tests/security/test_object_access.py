@@ -28,7 +28,7 @@ FOREIGN = {
     "time_off_id": {Role.DOCTOR: "other_time_off"},
 }
 #: Path arguments that are not objects: they are read inside the doctor named by the route.
-SCOPED = {"valid_from": "2026-06-15", "on_date": "2026-06-15"}
+SCOPED = {"valid_from": "2026-06-15", "on_date": "2026-06-15", "type_id": "1"}
 #: The staff console: staff may see every object, so there is no one else's object to try.
 ADMIN_ONLY = {Role.STAFF}
 TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
