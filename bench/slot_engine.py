@@ -9,8 +9,9 @@ over 90 days (crossing the spring DST switch) for all of them, repeated.
 Then the same clinic with appointment types (issue 12): existing appointments of mixed
 lengths (10 to 45 minutes), each with its own buffer (0, 5 or 10 minutes) as the app reads
 them (``taken``: to the end of the buffer), and the slots of a 30-minute type with a
-5-minute buffer on the default grid and on a 5-minute grid (``SLOT_GRID_MINUTES=5``), with
-each figure's ratio to today's.
+5-minute buffer on each grid a clinic may set (``SLOT_GRID_MINUTES``): the default ``duration``,
+``duration+buffer`` and a 5-minute grid, with each figure's ratio to today's (the target:
+within 1.5x for the default).
 
 Pure in-process timing: no Flask app, no database.
 """
@@ -28,7 +29,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carebook.slots import Availability, Interval, WeeklyPattern, bookable_slots  # noqa: E402
+from carebook.slots import (GRID_DURATION, GRID_DURATION_PLUS_BUFFER, Availability, Interval,  # noqa: E402
+                            WeeklyPattern, bookable_slots, grid_minutes_for)
 
 TZ = ZoneInfo("Europe/London")
 DOCTORS = 20
@@ -141,8 +143,10 @@ def main() -> None:
     print(f"with appointment types: existing appointments of {MIXED_LENGTHS} minutes, buffers {MIXED_BUFFERS}")
     print(f"  existing appointments   {sum(len(taken) for _, taken in mixed):>9}")
     print(f"  {'30 + 5 min type':22}{'median':>10}{'best':>10}{'slots':>9}{'x today':>9}")
-    for label, grid in (("default grid (ms)", None), ("5-minute grid (ms)", 5)):
-        timings, found = _time(mixed, args.runs, appointment_minutes=30, buffer_minutes=5, grid_minutes=grid)
+    for label, grid in (("duration, default (ms)", GRID_DURATION), ("duration+buffer (ms)", GRID_DURATION_PLUS_BUFFER),
+                        ("5-minute grid (ms)", 5)):
+        timings, found = _time(mixed, args.runs, appointment_minutes=30, buffer_minutes=5,
+                               grid_minutes=grid_minutes_for(grid, 30, 5))
         mixed_median = statistics.median(timings)
         print(f"  {label:22}{mixed_median:>10.2f}{min(timings):>10.2f}{found:>9}{mixed_median / median:>9.2f}")
 

@@ -14,6 +14,8 @@ from typing import Mapping, NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from carebook.slots import GRID_DURATION, GRID_MODES
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or invalid; the message says which and how to fix it."""
@@ -54,8 +56,9 @@ class BookingPolicy:
     minimum_notice: timedelta
     booking_horizon: timedelta
     cancellation_cutoff: timedelta
-    #: Minutes between the start times offered (SLOT_GRID_MINUTES); None: each type's length plus its buffer.
-    slot_grid_minutes: int | None = None
+    #: The start times offered (SLOT_GRID_MINUTES): every so many minutes, or "duration" (each
+    #: type's own length for the doctor, the default) or "duration+buffer" (carebook/slots.py).
+    slot_grid: int | str = GRID_DURATION
 
     @property
     def cutoff_hours(self) -> int:
@@ -75,6 +78,28 @@ def int_setting(env: Mapping[str, str], name: str, default: int, *, minimum: int
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+#: SLOT_GRID_MINUTES as a number: from a fine 5-minute grid to one start every four hours.
+SLOT_GRID_RANGE = (5, 240)
+
+
+def slot_grid_setting(env: Mapping[str, str]) -> int | str:
+    """SLOT_GRID_MINUTES: a whole number of minutes in SLOT_GRID_RANGE, ``duration`` (unset) or ``duration+buffer``."""
+    raw = (env.get("SLOT_GRID_MINUTES") or "").strip()
+    if not raw:
+        return GRID_DURATION
+    if raw.lower().replace(" ", "") in GRID_MODES:
+        return raw.lower().replace(" ", "")
+    low, high = SLOT_GRID_RANGE
+    try:
+        minutes = int(raw)
+    except ValueError:
+        minutes = None
+    if minutes is None or not low <= minutes <= high:
+        raise ConfigError(f"SLOT_GRID_MINUTES must be a whole number of minutes from {low} to {high}, "
+                          f"duration or duration+buffer, got {raw!r}")
+    return minutes
 
 
 def phone_region_setting(env: Mapping[str, str], zone_name: str) -> str:
@@ -226,7 +251,7 @@ def load_config(instance_path: str, env: Mapping[str, str] | None = None) -> dic
         minimum_notice=timedelta(minutes=int_setting(env, "BOOKING_MIN_NOTICE_MINUTES", 120)),
         booking_horizon=timedelta(days=int_setting(env, "BOOKING_HORIZON_DAYS", 60, minimum=1)),
         cancellation_cutoff=timedelta(hours=int_setting(env, "CANCELLATION_CUTOFF_HOURS", 24)),
-        slot_grid_minutes=int_setting(env, "SLOT_GRID_MINUTES", 0, minimum=0, unit="minutes") or None,
+        slot_grid=slot_grid_setting(env),
     )
     absolute_hours = int_setting(env, "SESSION_ABSOLUTE_HOURS",
                                  int_setting(env, "SESSION_LIFETIME_HOURS", 12, minimum=1), minimum=1)

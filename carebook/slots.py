@@ -26,6 +26,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "GRID_DURATION",
+    "GRID_DURATION_PLUS_BUFFER",
+    "GRID_MODES",
     "Availability",
     "Interval",
     "Slot",
@@ -34,6 +37,7 @@ __all__ = [
     "bookable_slots",
     "calendar_slots",
     "find_slot",
+    "grid_minutes_for",
     "group_by_local_day",
     "within",
     "working_intervals",
@@ -71,10 +75,32 @@ class Availability:
     # A date present here replaces that day's weekly ranges; an empty sequence closes it.
     overrides: Mapping[date, Sequence[TimeRange]] = field(default_factory=dict)
     time_off: Sequence[Interval] = ()
-    #: Minutes between possible start times, from each working range's start. None: the length
-    #: plus the buffer (back-to-back slots, as before appointment types). A grid finer than the
-    #: length lists overlapping start times (each is free on its own; booking one takes the others).
+    #: Minutes between possible start times, from each working range's start (the app passes
+    #: :func:`grid_minutes_for` the clinic's grid). None: the length plus the buffer (back-to-back
+    #: slots, as before appointment types). A grid finer than the length lists overlapping start
+    #: times (each is free on its own; booking one takes the others).
     grid_minutes: int | None = None
+
+
+#: The clinic's start-time grids besides a number of minutes (``SLOT_GRID_MINUTES``): each
+#: type's own duration for the doctor (the default), or its duration plus its buffer.
+GRID_DURATION = "duration"
+GRID_DURATION_PLUS_BUFFER = "duration+buffer"
+GRID_MODES = (GRID_DURATION, GRID_DURATION_PLUS_BUFFER)
+
+
+def grid_minutes_for(grid: int | str, appointment_minutes: int, buffer_minutes: int) -> int:
+    """Minutes between start times for a type of this length and buffer on the clinic's ``grid``.
+
+    ``grid`` is a whole number of minutes (the same for every type) or one of :data:`GRID_MODES`.
+    """
+    if grid == GRID_DURATION:
+        return appointment_minutes
+    if grid == GRID_DURATION_PLUS_BUFFER:
+        return appointment_minutes + buffer_minutes
+    if isinstance(grid, int) and not isinstance(grid, bool):
+        return grid
+    raise ValueError(f"not a slot grid: {grid!r}")
 
 
 @dataclass(frozen=True, order=True, slots=True)

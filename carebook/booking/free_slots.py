@@ -100,7 +100,7 @@ class SlotFinder:
         if first_day > last_day:
             return []
         minutes, buffer = rows.terms[doctor_id]
-        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid_minutes)
+        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid)
         if self.cache is None:
             return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
         every = slots.calendar_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
@@ -132,7 +132,7 @@ class SlotFinder:
         rows = read_calendars(self.session, [doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
                               busy_window=self.utc_window(first_day, last_day))
         _, minutes, buffer = stamp
-        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid_minutes)
+        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid)
         if self.cache is None:
             return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
         every = slots.calendar_slots(availability, first_day=first_day, last_day=last_day, tz=self.timezone,
@@ -264,5 +264,5 @@ class SlotFinder:
         rows = read_calendars(self.session, [doctor.id for doctor in doctors], first_day, last_day,
                               self.utc_window(first_day, last_day), busy_window, exclude_appointment_id)
         return {doctor.id: rows.availability(doctor.id, doctor.appointment_minutes, doctor.buffer_minutes,
-                                             self.policy.slot_grid_minutes)
+                                             self.policy.slot_grid)
                 for doctor in doctors}, rows.busy

@@ -132,11 +132,12 @@ class CalendarRows:
                 self.versions[doctor_id] = version
 
     def availability(self, doctor_id: int, appointment_minutes: int, buffer_minutes: int,
-                     grid_minutes: int | None = None) -> slots.Availability:
+                     grid: int | str = slots.GRID_DURATION) -> slots.Availability:
+        """The doctor's availability for a type of this length and buffer, on the clinic's start-time ``grid``."""
         return slots.Availability(
             appointment_minutes=appointment_minutes,
             buffer_minutes=buffer_minutes,
-            grid_minutes=grid_minutes,
+            grid_minutes=slots.grid_minutes_for(grid, appointment_minutes, buffer_minutes),
             patterns=[slots.WeeklyPattern(valid_from=valid_from, ranges=dict(by_weekday))
                       for valid_from, by_weekday in sorted(self.patterns[doctor_id].items())],
             overrides=dict(self.overrides[doctor_id]),

@@ -315,7 +315,7 @@ class BookingService(SlotFinder):
                               busy_window=(start_at - ONE_DAY, start_at + ONE_DAY),
                               exclude_appointment_id=exclude_appointment_id)
         availability = rows.availability(doctor.id, terms.duration_minutes, terms.buffer_minutes,
-                                         self.policy.slot_grid_minutes)
+                                         self.policy.slot_grid)
         window = dict(tz=self.timezone, now=now, minimum_notice=self.policy.minimum_notice,
                       horizon=self.policy.booking_horizon)
         slot = slots.find_slot(availability, start_at, taken=rows.busy[doctor.id], **window)

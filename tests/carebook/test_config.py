@@ -164,3 +164,24 @@ def test_the_base_url_loses_a_trailing_slash_and_defaults_to_the_development_ser
     assert load_config(str(tmp_path), {**PRODUCTION, "BASE_URL": "https://clinic.example/"})["BASE_URL"] == \
         "https://clinic.example"
     assert load_config(str(tmp_path), {})["BASE_URL"] == "http://127.0.0.1:5000"
+
+
+def test_the_slot_grid_defaults_to_each_types_duration(tmp_path):
+    assert load_config(str(tmp_path), {})["BOOKING_POLICY"].slot_grid == "duration"
+    assert load_config(str(tmp_path), {"SLOT_GRID_MINUTES": ""})["BOOKING_POLICY"].slot_grid == "duration"
+
+
+@pytest.mark.parametrize("value, expected", [("duration", "duration"), ("Duration", "duration"),
+                                             ("duration+buffer", "duration+buffer"),
+                                             ("duration + buffer", "duration+buffer"),
+                                             ("5", 5), ("15", 15), (" 10 ", 10), ("240", 240)])
+def test_the_slot_grid_is_a_number_of_minutes_or_a_named_grid(tmp_path, value, expected):
+    assert load_config(str(tmp_path), {"SLOT_GRID_MINUTES": value})["BOOKING_POLICY"].slot_grid == expected
+
+
+@pytest.mark.parametrize("value", ["0", "4", "241", "-5", "7.5", "quarter", "buffer", "duration+"])
+def test_a_slot_grid_out_of_range_or_unknown_is_refused_in_one_line(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"^SLOT_GRID_MINUTES must be a whole number of minutes from 5 to 240, "
+                                          r"duration or duration\+buffer, got ") as refused:
+        load_config(str(tmp_path), {"SLOT_GRID_MINUTES": value})
+    assert "\n" not in str(refused.value) and repr(value) in str(refused.value)

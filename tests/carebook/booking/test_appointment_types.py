@@ -1,9 +1,11 @@
 """The booking service with appointment types: lengths, buffers, who may book what, and through which door."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from carebook import audit, booking
@@ -17,6 +19,7 @@ from tests.factories import SYSTEM, make_doctor, make_patient, make_staff, make_
 
 UTC = timezone.utc
 TUESDAY = date(2026, 6, 2)
+TUESDAY_9 = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)  # 09:00 BST, the doctor's first hour
 TUESDAY_10 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)  # 10:00 BST
 PAST = datetime(2026, 5, 26, 9, 0, tzinfo=UTC)
 
@@ -146,12 +149,53 @@ def test_a_longer_type_is_refused_where_only_a_shorter_one_fits(service, doctor,
 
 
 def test_slots_are_listed_per_type(service, doctor, patient):
-    # 09:00-17:00; the 30-minute default has 16 slots, a 60-minute type with a 15-minute buffer 6.
+    # 09:00-17:00 on the default grid (each type's duration): the 30-minute default has 16 slots,
+    # a 60-minute type with a 15-minute buffer 8, one an hour (its buffer is checked against bookings).
     long_visit = make_type("Long visit", minutes=60, buffer_minutes=15, doctors=[doctor])
     assert len(service.free_slots(doctor, TUESDAY, TUESDAY)) == 16
     found = service.free_slots(doctor, TUESDAY, TUESDAY, long_visit.id)
+    assert [slot.end_at - slot.start_at for slot in found] == [timedelta(minutes=60)] * 8
+    assert starts(found)[:2] == [datetime(2026, 6, 2, 8, 0, tzinfo=UTC), datetime(2026, 6, 2, 9, 0, tzinfo=UTC)]
+
+
+def grid_service(grid) -> BookingService:
+    """The booking service of a clinic whose SLOT_GRID_MINUTES is ``grid``."""
+    policy = replace(current_app.config["BOOKING_POLICY"], slot_grid=grid)
+    return BookingService(db.session, current_app.config["CLINIC"].timezone, policy)
+
+
+def test_on_the_duration_plus_buffer_grid_a_buffered_type_is_listed_back_to_back(app, doctor):
+    long_visit = make_type("Long visit", minutes=60, buffer_minutes=15, doctors=[doctor])
+    found = grid_service("duration+buffer").free_slots(doctor, TUESDAY, TUESDAY, long_visit.id)
     assert [slot.end_at - slot.start_at for slot in found] == [timedelta(minutes=60)] * 6
     assert starts(found)[:2] == [datetime(2026, 6, 2, 8, 0, tzinfo=UTC), datetime(2026, 6, 2, 9, 15, tzinfo=UTC)]
+
+
+def test_on_a_grid_of_minutes_every_type_starts_on_it(app, doctor):
+    long_visit = make_type("Long visit", minutes=60, buffer_minutes=15, doctors=[doctor])
+    found = starts(grid_service(20).free_slots(doctor, TUESDAY, TUESDAY, long_visit.id))
+    assert found[:3] == [datetime(2026, 6, 2, 8, 0, tzinfo=UTC), datetime(2026, 6, 2, 8, 20, tzinfo=UTC),
+                         datetime(2026, 6, 2, 8, 40, tzinfo=UTC)]
+    assert found[-1] == datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 16:00-17:00 London, the last hour that fits
+
+
+@pytest.mark.parametrize("grid, refused, accepted", [
+    # 09:30 is on the 30-minute grid, but the 09:00 visit's buffer runs to 09:40; 09:40 is off it.
+    ("duration", {30: booking.SlotTaken, 40: booking.OutsideAvailability}, 60),
+    ("duration+buffer", {30: booking.OutsideAvailability}, 40),
+    (5, {35: booking.SlotTaken, 42: booking.OutsideAvailability}, 40),
+])
+def test_the_booking_service_checks_a_time_on_the_clinics_grid(app, doctor, patient, grid, refused, accepted):
+    dressing = make_type("Dressing", minutes=30, buffer_minutes=10, doctors=[doctor])
+    service = grid_service(grid)
+    service.book(portal(patient), doctor=doctor, patient=patient, start_at=TUESDAY_9, appointment_type=dressing)
+    other = make_patient()
+    for minutes, error in refused.items():
+        with pytest.raises(error):
+            service.book(portal(other), doctor=doctor, patient=other, start_at=TUESDAY_9 + timedelta(minutes=minutes),
+                         appointment_type=dressing)
+    service.book(portal(other), doctor=doctor, patient=other, start_at=TUESDAY_9 + timedelta(minutes=accepted),
+                 appointment_type=dressing)
 
 
 def test_slots_of_a_type_the_doctor_does_not_offer_are_none(service, doctor):
