@@ -104,8 +104,13 @@ def _default_type(doctor: Doctor, offers: list[DoctorAppointmentType]) -> Appoin
                  if offer.appointment_type_id == doctor.default_appointment_type_id), None)
 
 
-def slot_picker(doctor: Doctor, day: date, appointment_type: AppointmentType | None = None) -> dict:
-    """The day strip (free counts for two weeks) and the chosen day's free slots by part of the day."""
+def slot_picker(doctor: Doctor, day: date, appointment_type: AppointmentType | None = None,
+                moving: Appointment | None = None) -> dict:
+    """The day strip (free counts for two weeks) and the chosen day's free slots by part of the day.
+
+    ``moving`` an appointment that keeps its type (no ``appointment_type``): the times the booking
+    service accepts for that move, on its own length where its type was retired or withdrawn.
+    """
     service = booking_service()
     strip_start = max(today(), day - timedelta(days=day.weekday()))
     strip_end = strip_start + timedelta(days=STRIP_DAYS - 1)
@@ -113,7 +118,10 @@ def slot_picker(doctor: Doctor, day: date, appointment_type: AppointmentType | N
     type_id = appointment_type.id if appointment_type is not None else None
     if type_id == doctor.default_appointment_type_id:
         type_id = None  # the doctor's own terms, read with the calendar
-    free = service.free_slots(doctor, first, last, type_id)
+    if moving is not None and appointment_type is None:
+        free = service.move_slots(moving, first, last)
+    else:
+        free = service.free_slots(doctor, first, last, type_id)
     counts = {strip_start + timedelta(days=n): 0 for n in range(STRIP_DAYS)}
     groups: dict[str, list] = {"Morning": [], "Afternoon": [], "Evening": []}
     for slot in free:
@@ -227,9 +235,9 @@ class BookingRoutes:
                     else:
                         flash(f"Moved to {local_datetime(appointment.start_at)}.", "success")
                         return redirect(url_for(".manage", appointment_id=appointment.id))
-        # The kept type's own slots where the doctor still offers it; else the doctor's default list.
-        listed = appointment_type if (appointment_type is not kept or any(
-            offer.appointment_type_id == kept.id for offer in offers)) else None
+        # Another type: its slots. The kept one: the times the service accepts for the move (its own
+        # length and buffer where the type was retired or withdrawn from the doctor).
+        changing = appointment_type is not None and appointment_type.id != kept.id
+        picker = slot_picker(doctor, day, appointment_type) if changing else slot_picker(doctor, day, moving=appointment)
         return self.render("admin/appointments/reschedule.html", form=form, appointment=appointment,
-                           doctor=doctor, offers=offers, appointment_type=appointment_type,
-                           **slot_picker(doctor, day, listed)), status
+                           doctor=doctor, offers=offers, appointment_type=appointment_type, **picker), status

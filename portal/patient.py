@@ -57,17 +57,21 @@ def parse_start_at(value: str) -> datetime | None:
 
 
 def slot_picker(doctor: Doctor, requested_day: str | None, day_endpoint: str, chosen_value: str | None = None,
-                appointment_type_id: int | None = None, **day_args) -> dict:
+                appointment_type_id: int | None = None, moving: Appointment | None = None, **day_args) -> dict:
     """The strip of coming days with their free counts, and the chosen day's free times by part of day.
 
-    Slots of ``appointment_type_id`` (None, or the doctor's default type: the doctor's length and buffer).
+    Slots of ``appointment_type_id`` (None, or the doctor's default type: the doctor's length and buffer);
+    or, ``moving`` an appointment that keeps its type, the times the booking service accepts for that move.
     """
     service = booking_service()
     first_day, last_bookable = service.bookable_days()
     last_day = min(first_day + timedelta(days=current_app.config["SLOT_DAYS_SHOWN"] - 1), last_bookable)
     if appointment_type_id == doctor.default_appointment_type_id:
         appointment_type_id = None  # the hot path: the doctor's own terms, read with the calendar
-    free = service.free_slots(doctor, first_day, last_day, appointment_type_id)
+    if moving is not None and appointment_type_id is None:
+        free = service.move_slots(moving, first_day, last_day)
+    else:
+        free = service.free_slots(doctor, first_day, last_day, appointment_type_id)
     tz = service.timezone
     by_day = {first_day + timedelta(days=n): [] for n in range((last_day - first_day).days + 1)}
     for slot in free:
@@ -302,15 +306,16 @@ def reschedule(appointment_id: int):
     doctor, kept = appointment.doctor, appointment.appointment_type
     requested = request.values.get("type_id")
     offers, chosen = _type_choice(doctor, requested, keep=kept)
+    moving = None
     if chosen is not None and chosen.appointment_type_id != kept.id and requested == str(chosen.appointment_type_id):
         slot_type_id = chosen.appointment_type_id  # the patient picked another type
     else:
-        # The kept type's slots, even where it is not offered online (booked at the desk): the move
-        # keeps it, and the service checks the time with its terms.
+        # The kept type's times, on the terms the service checks the move with: even where it is
+        # not offered online (booked at the desk), retired or withdrawn from the doctor (its own length).
         chosen = next((offer for offer in offers if offer.appointment_type_id == kept.id), None)
-        slot_type_id = kept.id if booking_service().type_terms(doctor.id, kept.id) is not None else None
+        slot_type_id, moving = None, appointment
     picker = slot_picker(doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
-                         appointment_id=appointment.id, appointment_type_id=slot_type_id)
+                         appointment_type_id=slot_type_id, moving=moving, appointment_id=appointment.id)
     return render_template("patient/reschedule.html", form=form, appointment=appointment, offers=offers,
                            chosen_offer=chosen, type_endpoint="patient.reschedule",
                            type_args={"appointment_id": appointment.id}, **picker), status

@@ -140,6 +140,22 @@ class SlotFinder:
         self.cache.put(key, stamp, every)
         return self._still_bookable(every)
 
+    def terms_free_slots(self, doctor_id: int, minutes: int, buffer: int, first_day: date, last_day: date
+                         ) -> Sequence[slots.Slot] | None:
+        """Bookable slots of ``minutes`` plus ``buffer`` with the active doctor ``doctor_id`` (else None).
+
+        For an appointment whose type the doctor no longer offers (retired, or withdrawn from
+        them): it moves on its own length and buffer as booked. Rare, so not kept in the cache.
+        """
+        rows = read_calendars(self.session, [doctor_id], first_day, last_day, self.utc_window(first_day, last_day),
+                              busy_window=self.utc_window(first_day, last_day), with_doctors=True)
+        if doctor_id not in rows.terms:
+            return None
+        if first_day > last_day:
+            return []
+        availability = rows.availability(doctor_id, minutes, buffer, self.policy.slot_grid)
+        return self._bookable(availability, first_day, last_day, utcnow(), rows.busy[doctor_id])
+
     def next_free_slots(self, doctors: Sequence[Doctor], first_day: date, last_day: date,
                         step_days: int = 7, appointment_type_id: int | None = None) -> dict[int, slots.Slot | None]:
         """Each doctor's first bookable slot in [first_day, last_day], or None.

@@ -12,8 +12,8 @@ the same clean conflict as the service's own check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -98,7 +98,7 @@ class BookingService(SlotFinder):
             self._check_type_allowed(actor, doctor, appointment.patient, appointment_type)
         else:
             appointment_type = appointment.appointment_type
-            terms = self._kept_terms(appointment)
+            terms = self.kept_terms(appointment)
         end_at = self._check_bookable(doctor, new_start_at, terms, allow_outside_hours=allow_outside_hours,
                                       exclude_appointment_id=appointment.id)
         appointment.start_at, appointment.end_at = new_start_at, end_at
@@ -243,10 +243,27 @@ class BookingService(SlotFinder):
             raise TypeNotOffered()
         return terms
 
-    def _kept_terms(self, appointment: Appointment) -> Terms:
+    def move_slots(self, appointment: Appointment, first_day: date, last_day: date) -> Sequence[slots.Slot]:
+        """The times ``appointment`` may move to keeping its type: what :meth:`reschedule` accepts for it.
+
+        Its type's slots where the doctor still offers it; else (a retired type, or one withdrawn
+        from the doctor) slots of the appointment's own length and buffer, as :meth:`kept_terms` says.
+        """
+        doctor, kept = appointment.doctor, appointment.appointment_type
+        if kept.id == doctor.default_appointment_type_id:
+            return self.doctor_free_slots(doctor.id, first_day, last_day) or []
+        offered = self.doctor_free_slots(doctor.id, first_day, last_day, kept.id)
+        if offered is not None:
+            return offered
+        terms = self.kept_terms(appointment)
+        return self.terms_free_slots(doctor.id, terms.duration_minutes, terms.buffer_minutes,
+                                     first_day, last_day) or []
+
+    def kept_terms(self, appointment: Appointment) -> Terms:
         """A moved appointment's terms: its type's as the doctor offers it now, else its own as booked.
 
-        (A retired type, or one the doctor no longer offers, stays on its appointments, which can still move.)
+        (A retired type, or one the doctor no longer offers, stays on its appointments, which can still
+        move, but cannot be newly chosen: :meth:`reschedule` to it from another type is refused.)
         """
         doctor, kept_type = appointment.doctor, appointment.appointment_type
         if kept_type.id == doctor.default_appointment_type_id:

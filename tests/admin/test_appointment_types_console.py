@@ -1,7 +1,8 @@
 """Appointment types in the console: the clinic's list kept by staff, and which doctors offer which."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, select
 
 from carebook.extensions import db
 from models import AppointmentType, Audience, AuditEntry, DoctorAppointmentType
@@ -223,3 +224,50 @@ def test_a_staff_move_keeps_the_type_and_a_cancel_names_it(app, staff_client):
         AuditEntry.action.in_(["appointment.rescheduled", "appointment.cancelled"])).order_by(AuditEntry.id)).all()
     assert [d["appointment_type"] for d in details] == ["Follow-up", "Follow-up"]
     assert "previous_appointment_type" not in details[0]
+
+
+@pytest.mark.parametrize("how", ["retired", "withdrawn"])
+def test_staff_moving_an_appointment_whose_type_is_no_longer_offered_see_times_of_its_own_length(
+        app, staff_client, how):
+    doctor = make_doctor()  # 30-minute default type
+    follow_up = make_type("Follow-up", minutes=15, doctors=[doctor])
+    patient = make_patient()
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=local(TUESDAY, 9), appointment_type=follow_up)
+    if how == "retired":
+        follow_up.is_active = False
+    else:
+        db.session.execute(delete(DoctorAppointmentType).where(DoctorAppointmentType.appointment_type_id == follow_up.id))
+    db.session.commit()
+    page = staff_client.get(f"/admin/appointments/{appointment.id}/reschedule/?day={TUESDAY}").get_data(as_text=True)
+    # Every 15 minutes, as the service checks the kept type: 09:15 and 14:45 too, not only the 30-minute grid.
+    for wall in ((9, 15), (14, 45), (16, 45)):
+        assert f'value="{local(TUESDAY, *wall).isoformat()}"' in page
+    assert f'value="{local(TUESDAY, 9).isoformat()}"' not in page  # its own time
+    assert "Follow-up (kept)" in page
+    response = staff_client.submit(f"/admin/appointments/{appointment.id}/reschedule/", {
+        "type_id": str(follow_up.id), "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 14, 45).isoformat(),
+        "move_reason": "Asked"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert appointment.appointment_type_id == follow_up.id and appointment.start_at == local(TUESDAY, 14, 45)
+    assert appointment.end_at - appointment.start_at == timedelta(minutes=15)
+
+
+def test_staff_cannot_newly_choose_a_retired_type_when_moving(app, staff_client):
+    doctor = make_doctor()
+    old_check = make_type("Old check", minutes=15, doctors=[doctor])
+    patient = make_patient()
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=local(TUESDAY, 9))
+    old_check.is_active = False
+    db.session.commit()
+    page = staff_client.get(f"/admin/appointments/{appointment.id}/reschedule/?day={TUESDAY}").get_data(as_text=True)
+    assert "Old check" not in page
+    response = staff_client.submit(f"/admin/appointments/{appointment.id}/reschedule/", {
+        "type_id": str(old_check.id), "day": TUESDAY.isoformat(), "start_at": local(TUESDAY, 14).isoformat(),
+        "move_reason": "Asked"})
+    assert response.status_code in (409, 422)
+    db.session.expire_all()
+    assert appointment.appointment_type_id == doctor.default_appointment_type_id
+    assert appointment.start_at == local(TUESDAY, 9)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from carebook import audit
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, AppointmentStatus, Audience
+from models import Appointment, AppointmentStatus, Audience, DoctorAppointmentType
 from tests.factories import make_doctor, make_patient, make_type
 
 UTC = timezone.utc
@@ -161,3 +161,62 @@ def test_rescheduling_to_another_type_checks_its_length(signed_in, doctor, patie
     db.session.expire_all()
     assert appointment.appointment_type_id == long_visit.id
     assert appointment.end_at - appointment.start_at == timedelta(minutes=60)
+
+
+def _take_away(appointment_type, doctor, how: str) -> None:
+    """Retire the type clinic-wide, or withdraw it from the doctor: either way it is no longer offered."""
+    if how == "retired":
+        appointment_type.is_active = False
+    else:
+        db.session.execute(delete(DoctorAppointmentType).where(
+            DoctorAppointmentType.doctor_id == doctor.id,
+            DoctorAppointmentType.appointment_type_id == appointment_type.id))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("how", ["retired", "withdrawn"])
+def test_moving_an_appointment_whose_type_is_no_longer_offered_lists_times_of_its_own_length(
+        signed_in, doctor, patient, first_visit, how):
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=TUESDAY_10 + timedelta(hours=1), appointment_type=first_visit)
+    db.session.commit()
+    _take_away(first_visit, doctor, how)
+    page = signed_in.get(f"/appointments/{appointment.id}/reschedule?day=2026-06-02").get_data(as_text=True)
+    # The 40-minute grid less the booked 11:00, not the doctor's 30-minute default type's times.
+    assert page.count('name="start_at"') == 11
+    assert f'value="{TUESDAY_0940.isoformat()}"' in page
+    assert f'value="{(TUESDAY_10 - timedelta(minutes=30)).isoformat()}"' not in page  # 09:30
+    response = signed_in.submit(f"/appointments/{appointment.id}/reschedule", {"start_at": TUESDAY_0940.isoformat()})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert appointment.appointment_type_id == first_visit.id and appointment.start_at == TUESDAY_0940
+    assert appointment.end_at - appointment.start_at == timedelta(minutes=40)
+
+
+def test_every_time_listed_for_moving_a_retired_type_is_accepted(signed_in, doctor, patient, first_visit):
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=TUESDAY_10 + timedelta(hours=1), appointment_type=first_visit)
+    db.session.commit()
+    _take_away(first_visit, doctor, "retired")
+    service = booking_service()
+    listed = service.move_slots(appointment, TUESDAY_10.date(), TUESDAY_10.date())
+    assert listed
+    for slot in listed:
+        with db.session.begin_nested() as attempt:
+            service.reschedule(audit.Actor(patient.user, "portal"), appointment, slot.start_at)
+            attempt.rollback()
+        db.session.expire_all()
+
+
+def test_a_retired_type_cannot_be_newly_chosen_when_moving(signed_in, doctor, patient, first_visit):
+    appointment = booking_service().book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                                         start_at=TUESDAY_10)
+    db.session.commit()
+    _take_away(first_visit, doctor, "retired")
+    page = signed_in.get(f"/appointments/{appointment.id}/reschedule?day=2026-06-02").get_data(as_text=True)
+    assert "First visit" not in page
+    response = signed_in.submit(f"/appointments/{appointment.id}/reschedule", {
+        "start_at": TUESDAY_0940.isoformat(), "type_id": str(first_visit.id)})
+    assert response.status_code in (409, 422)
+    db.session.expire_all()
+    assert appointment.appointment_type_id == doctor.default_appointment_type_id and appointment.start_at == TUESDAY_10

@@ -264,3 +264,24 @@ def test_a_kept_slot_list_is_per_type_and_recomputed_when_the_type_changes(app, 
     db.session.flush()
     assert len(service.free_slots(doctor, TUESDAY, TUESDAY, long_visit.id)) == 4
     assert len(service.free_slots(doctor, TUESDAY, TUESDAY)) == 16
+
+
+def test_the_times_to_move_to_keep_the_types_terms_while_the_doctor_offers_it(service, doctor, patient):
+    follow_up = make_type("Follow-up", minutes=20, doctors=[doctor])
+    appointment = service.book(portal(patient), doctor=doctor, patient=patient, start_at=TUESDAY_9,
+                               appointment_type=follow_up)
+    assert starts(service.move_slots(appointment, TUESDAY, TUESDAY)) == \
+        starts(service.free_slots(doctor, TUESDAY, TUESDAY, follow_up.id))
+
+
+def test_the_times_to_move_a_retired_type_to_are_of_the_appointments_own_length_and_buffer(
+        service, doctor, patient):
+    dressing = make_type("Dressing", minutes=20, buffer_minutes=10, doctors=[doctor])
+    appointment = service.book(portal(patient), doctor=doctor, patient=patient, start_at=TUESDAY_9,
+                               appointment_type=dressing)
+    dressing.is_active = False
+    dressing.duration_minutes = 45  # what the type says later does not change the booked length
+    db.session.flush()
+    found = service.move_slots(appointment, TUESDAY, TUESDAY)
+    assert {slot.end_at - slot.start_at for slot in found} == {timedelta(minutes=20)}
+    assert starts(found)[:2] == [TUESDAY_9 + timedelta(minutes=40), TUESDAY_9 + timedelta(minutes=60)]
