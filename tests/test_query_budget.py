@@ -29,6 +29,10 @@ WEEKDAYS = [MONDAY + timedelta(days=n) for n in range(1, 15) if (MONDAY + timede
 # The most statements each request may send (the session lookup included).
 SLOTS_API_BUDGET = 3
 DOCTOR_LIST_BUDGET = 4
+# With a type_id: the doctor and the type are checked (404 / 422 on type_id), then the type's terms and stamp.
+MIXED_SLOTS_API_BUDGET = 5
+# POST /api/appointments: 10 for the doctor's default type, one more for a named type's terms.
+BOOKING_API_BUDGET = 11
 
 
 @pytest.fixture
@@ -302,3 +306,81 @@ def test_the_consoles_type_pages_and_a_doctors_types_cost_the_same_however_many_
     db.session.add(DoctorAppointmentType(doctor_id=make_doctor().id, appointment_type_id=first.id))
     db.session.commit()
     assert counts() == one_type
+
+
+# -- appointment types: slots and booking with mixed lengths -------------------------------------
+
+#: The benchmark's mixed clinic (bench/http_bench/settings.py): (name, minutes, buffer minutes).
+MIXED_TYPES = [("Vaccination", 10, 5), ("Follow-up", 15, 0), ("Consultation", 30, 10), ("First visit", 40, 5)]
+
+
+def mixed_types_doctor():
+    """A doctor offering every one of MIXED_TYPES, and those types."""
+    doctor = make_doctor(minutes=15)
+    kinds = [make_type(name, minutes=minutes, buffer_minutes=buffer, doctors=[doctor])
+             for name, minutes, buffer in MIXED_TYPES]
+    return doctor, kinds
+
+
+def book_mixed(doctor, kinds, patients, days: int) -> None:
+    """Appointments of every type, at 09:00 and 13:00 (on every type's grid), ``days`` weekdays from Tuesday."""
+    service = booking_service()
+    for number, day in enumerate(WEEKDAYS[:days]):
+        for slot, hour in enumerate((9, 13)):
+            patient = patients[(2 * number + slot) % len(patients)]
+            service.book(audit.Actor(patient.user, "portal"), doctor=doctor, patient=patient,
+                         start_at=local(day, hour), appointment_type=kinds[(2 * number + slot) % len(kinds)])
+    db.session.commit()
+
+
+@pytest.mark.parametrize("kind", range(len(MIXED_TYPES)), ids=[name for name, _, _ in MIXED_TYPES])
+def test_the_slots_endpoint_of_a_type_costs_the_same_whatever_the_range_or_the_mixed_bookings(
+        app, client, count_statements, patient, kind):
+    doctor, kinds = mixed_types_doctor()
+    others = [make_patient() for _ in range(6)]
+    db.session.commit()
+    sign_in(client, patient.user)
+    doctor_id, type_id = doctor.id, kinds[kind].id
+
+    def slots(days: int):
+        last = MONDAY + timedelta(days=days)
+        return lambda: client.get(f"/api/doctors/{doctor_id}/slots?from={MONDAY}&to={last}&type_id={type_id}")
+
+    one_day = statements_for(count_statements, slots(1))
+    long_range = statements_for(count_statements, slots(40))
+    # Unchanged calendar: the kept list, after reading the type's terms and stamp (always read: one
+    # statement less than computing it, where the doctor's default type trades the stamp for the calendar).
+    long_range_again = statements_for(count_statements, slots(40))
+    book_mixed(doctor, kinds, others, days=10)
+    # Changed calendar: the stamp, then the calendar once more.
+    long_range_busy = statements_for(count_statements, slots(40))
+    assert one_day == long_range == long_range_busy <= MIXED_SLOTS_API_BUDGET
+    assert long_range_again == long_range - 1
+
+
+@pytest.mark.parametrize("kind", [None, *range(len(MIXED_TYPES))],
+                         ids=["default type", *(name for name, _, _ in MIXED_TYPES)])
+def test_booking_costs_the_same_on_a_quiet_or_a_busy_calendar_of_mixed_types(app, client, count_statements,
+                                                                              patient, kind):
+    doctor, kinds = mixed_types_doctor()
+    others = [make_patient() for _ in range(6)]
+    db.session.commit()
+    sign_in(client, patient.user)
+    doctor_id = doctor.id
+    fields = {"type_id": kinds[kind].id} if kind is not None else {}
+
+    def book(day: date):
+        return lambda: client.api("POST", "/api/appointments", json={
+            "doctor_id": doctor_id, "start_at": local(day, 11).isoformat(), **fields})
+
+    def statements_of_booking(day: date) -> int:
+        client.csrf_token()  # the token request before the one counted, as a client does
+        with count_statements() as counted:
+            response = book(day)()
+        assert response.status_code == 201, response.get_data(as_text=True)[:500]
+        return counted()
+
+    quiet = statements_of_booking(WEEKDAYS[0])
+    book_mixed(doctor, kinds, others, days=10)
+    busy = statements_of_booking(WEEKDAYS[5])
+    assert quiet == busy <= BOOKING_API_BUDGET

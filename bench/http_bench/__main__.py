@@ -21,7 +21,7 @@ from . import report
 from .engine import run_slot_engine
 from .generator import run_load_generator
 from .rush import verify_rush
-from .scenarios import SCENARIOS
+from .scenarios import MIXED_SCENARIOS, SCENARIOS
 from .seeding import SeedInfo, drop_database, prepare_database
 from .server import Gunicorn, free_port
 from .settings import DEFAULT_SERVER_URL, HORIZON_DAYS, MIN_NOTICE_MINUTES, ROOT, RUSH_CLIENTS, RUSH_SLOTS, TIMEZONE
@@ -41,7 +41,7 @@ def parse_args() -> argparse.Namespace:
                              "(default: $TEST_DATABASE_URL or %(default)s)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help="closed-loop scenarios, comma-separated (default: %(default)s)")
-    parser.add_argument("--open-scenarios", default="trivial,slots,booking",
+    parser.add_argument("--open-scenarios", default="trivial,slots,slots-mixed,booking,booking-mixed",
                         help="open-loop scenarios at --rate (default: %(default)s; '' for none)")
     parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds per scenario (default 0.5)")
     parser.add_argument("--patients", type=int, default=16,
@@ -49,6 +49,9 @@ def parse_args() -> argparse.Namespace:
                              "costs an argon2 verification, ~0.25 s of CPU)")
     parser.add_argument("--seed-patients", type=int, default=2000, help="background patients (default 2000)")
     parser.add_argument("--doctors", type=int, default=20, help="doctors (default 20)")
+    parser.add_argument("--mixed-doctors", type=int, default=10,
+                        help="doctors of the mixed-types clinic beside them, each offering every type of "
+                             "settings.MIXED_TYPES, for the *-mixed scenarios (default 10; 0: no mixed scenarios)")
     parser.add_argument("--history-days", type=int, default=180,
                         help="days of past appointments behind today (default 180)")
     parser.add_argument("--booked-share", type=float, default=0.6, help="share of slots booked (default 0.6)")
@@ -66,6 +69,10 @@ def parse_args() -> argparse.Namespace:
     for name in args.scenarios + args.open_scenarios:
         if name not in SCENARIOS:
             parser.error(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+    if args.mixed_doctors <= 0:
+        args.mixed_doctors = 0
+        args.scenarios = [s for s in args.scenarios if s not in MIXED_SCENARIOS]
+        args.open_scenarios = [s for s in args.open_scenarios if s not in MIXED_SCENARIOS]
     return args
 
 
@@ -81,6 +88,10 @@ def server_environment(database_url: str, instance: Path) -> dict:
         "SECRETS_ENCRYPTION_KEYS": secrets.token_hex(32),
         "DATABASE_URL": database_url,
         "CAREBOOK_INSTANCE_PATH": str(instance),
+        # Required in production. Only emails use them, and no reminder worker runs: nothing is sent.
+        "BASE_URL": "https://bench.carebook.example",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "2525",
         "CLINIC_TIMEZONE": TIMEZONE,
         "BOOKING_HORIZON_DAYS": str(HORIZON_DAYS),
         "BOOKING_MIN_NOTICE_MINUTES": str(MIN_NOTICE_MINUTES),
@@ -153,6 +164,7 @@ def main() -> int:
             "min_notice_minutes": MIN_NOTICE_MINUTES, "seed": args.seed,
             "server_pid": servers[0].process.pid, "database_name": name, "trivial_path": trivial_path,
             "rushes": rushes, "rush_sessions": info.rush_sessions,
+            "mixed_doctor_ids": info.mixed_doctor_ids, "mixed_types": info.mixed_types,
         }
         results = run_load_generator(plan, cleanup)
         problems = []
@@ -164,6 +176,7 @@ def main() -> int:
         trivial = by_key.get("closed:trivial")
         trivial_rps = trivial["rps"] if trivial else None
         report.print_results(results, trivial_rps, trivial_path, args.workers, cores, problems)
+        report.print_mixed_types(by_key, args.mixed_doctors)
         rush_checks = check_rushes(database_url, results.get("rushes"))
         engine_ms = None
         if args.engine_runs > 0:

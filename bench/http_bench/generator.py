@@ -33,15 +33,17 @@ class LoadGenerator:
     async def run(self) -> dict:
         plan = self.plan
         await sign_in_patients(self.client, self.patients, plan["workers"])
-        jobs = await booking_jobs(self.client, self.patients, self.doctor_ids, self.today, plan)
+        jobs, mixed_jobs = await booking_jobs(self.client, self.patients, self.doctor_ids, self.today, plan)
         if not jobs:
             raise RuntimeError("no free slots to book")
-        scenarios = Scenarios(self.client, self.patients, self.doctor_ids, self.today, plan["trivial_path"], jobs)
+        scenarios = Scenarios(self.client, self.patients, self.doctor_ids, self.today, plan["trivial_path"], jobs,
+                              plan.get("mixed_doctor_ids", []), [t for t, _ in plan.get("mixed_types", [])],
+                              mixed_jobs)
         await self.warm_up(scenarios)
         runs = [("closed", name) for name in plan["scenarios"]]
         runs += [("open", name) for name in plan["open_scenarios"]]
         # Bookings change the calendars, so every read-only scenario runs before any booking one.
-        runs.sort(key=lambda run: run[1] == "booking")
+        runs.sort(key=lambda run: run[1].startswith("booking"))
         results = [await self.measure(mode, name, scenarios) for mode, name in runs]
         rush_results = []
         for rush in plan.get("rushes", []):
@@ -72,9 +74,9 @@ class LoadGenerator:
             await open_loop(self.client, self.meter, stats, scenarios.factory(name), plan["rate"],
                             plan["duration"], on_response=keep_cookies)
         notes = [stats.note] if stats.note else []
-        if name == "booking":
+        if name.startswith("booking"):
             notes.append("statuses " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.statuses.items())))
-            if scenarios.out_of_slots:
+            if scenarios.out_of_slots(name):
                 notes.append("ran out of free slots")
         stats.note = "; ".join(notes)
         summary = stats.summary()

@@ -3,7 +3,9 @@ and the targets with their verdicts (also listed in bench/README.md)."""
 from __future__ import annotations
 
 from .rush import rush_ok, server_errors
-from .settings import RUSH_CLIENTS, RUSH_SLOTS
+from .settings import MIXED_TYPES, RUSH_CLIENTS, RUSH_SLOTS
+
+MIXED_TYPE_NAMES = [f"{name} {minutes}+{buffer} min" for name, minutes, buffer in MIXED_TYPES]
 
 # The headline figures and their targets.
 TARGET_SLOTS_RATIO = 0.40
@@ -76,6 +78,29 @@ def print_table(results: list[dict], trivial_rps: float | None) -> None:
             print(f"  {r['name'].split()[0]} {r['mode']}: {r['note']}")
         if r["failures"]:
             print(f"  {r['name'].split()[0]} {r['mode']}: transport failures {r['failures']}")
+
+
+def print_mixed_types(by_key: dict[str, dict], mixed_doctors: int) -> None:
+    """The slots and booking figures with mixed lengths next to today's (one default type per doctor)."""
+    pairs = [(mode, name) for mode in ("closed", "open") for name in ("slots", "booking")
+             if f"{mode}:{name}" in by_key and f"{mode}:{name}-mixed" in by_key]
+    if not pairs:
+        return
+    print(f"\nMixed appointment types ({mixed_doctors} doctors each offering {', '.join(MIXED_TYPE_NAMES)}, "
+          "calendars of all of them) next to today's single type per doctor, same run")
+    header = ["figure", "mode", "today req/s", "mixed req/s", "today p50/p99 ms", "mixed p50/p99 ms",
+              "today CPU ms/req", "mixed CPU ms/req", "mixed/today req/s"]
+    rows = []
+    for mode, name in pairs:
+        today, mixed = by_key[f"{mode}:{name}"], by_key[f"{mode}:{name}-mixed"]
+        rows.append([name, today["mode"], f"{today['rps']:.1f}", f"{mixed['rps']:.1f}",
+                     f"{_ms(today['p50'])}/{_ms(today['p99'])}", f"{_ms(mixed['p50'])}/{_ms(mixed['p99'])}",
+                     _ms(today["server_cpu_ms"]), _ms(mixed["server_cpu_ms"]),
+                     f"{mixed['rps'] / today['rps']:.2f}" if today["rps"] else "-"])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print("  " + "  ".join(f"{h:<{w}}" for h, w in zip(header, widths)))
+    for row in rows:
+        print("  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths)))
 
 
 def print_rush_heading() -> None:

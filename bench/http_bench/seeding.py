@@ -18,6 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, insert, select, text
 
 from carebook import accounts, audit, slots
+from carebook import appointment_types as types
 from carebook.app import create_app
 from carebook.booking import BookingService
 from carebook.clock import utcnow
@@ -26,7 +27,7 @@ from carebook.passwords import hash_password
 from models import Appointment, AppointmentStatus, Patient, Role, TimeOff, User, WeeklyHours
 from portal import sign_in
 
-from .settings import HORIZON_DAYS, LOAD_PASSWORD, RUSH_CLIENTS
+from .settings import HORIZON_DAYS, LOAD_PASSWORD, MIXED_TYPES, RUSH_CLIENTS
 
 FIRST_NAMES = ["Amara", "Erik", "Priya", "Julien", "Sofia", "Kwame", "Hannah", "Mateo", "Aisha", "Liam",
                "Yuki", "Noah", "Fatima", "Oliver", "Chloe", "Ravi", "Ingrid", "Tom", "Leila", "Marcus"]
@@ -48,13 +49,16 @@ class SeedInfo:
     counts: dict
     rush_user_ids: list[int] = field(default_factory=list)
     rush_sessions: list[tuple[str, str]] = field(default_factory=list)  # (Cookie header, CSRF token)
+    #: The mixed-types clinic: its doctors, and its types as (id, buffer minutes).
+    mixed_doctor_ids: list[int] = field(default_factory=list)
+    mixed_types: list[tuple[int, int]] = field(default_factory=list)
 
 
 def prepare_database(admin_url: str, name: str, env: dict, args) -> SeedInfo:
     """Create database ``name`` on the server of ``admin_url``, migrate it, seed it, sign the rush in.
 
-    ``args`` carries the seeding sizes: doctors, seed_patients, patients, history_days,
-    booked_share and seed.
+    ``args`` carries the seeding sizes: doctors, mixed_doctors, seed_patients, patients,
+    history_days, booked_share and seed.
     """
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -130,6 +134,15 @@ def seed_clinic(app, args, rng: random.Random) -> SeedInfo:
     began = time.perf_counter()
 
     grid = _slot_grid(service, doctors, tz, history_start, last_day, args.history_days)
+    # The mixed-types clinic beside it, from a random stream of its own: with or without it, the
+    # single-type clinic above is the same.
+    mixed_rng = random.Random(args.seed + 1)
+    mixed_doctors = _create_doctors(session, actor, args.mixed_doctors, shared_hash, history_start,
+                                    first=args.doctors)
+    mixed_types = _create_mixed_types(session, actor, mixed_doctors)
+    _add_time_off(session, service, mixed_doctors, mixed_rng, tz, today, history_start, args.history_days)
+    grid += _mixed_tiles(service, mixed_doctors, mixed_types, tz, history_start, last_day, mixed_rng)
+    grid.sort(key=lambda slot: slot[:3])
     rows = _appointment_rows(grid, patient_ids, rng, args.booked_share, now, counts)
     counts["seconds: slot grid"] = round(time.perf_counter() - began, 1)
     began = time.perf_counter()
@@ -138,13 +151,17 @@ def seed_clinic(app, args, rng: random.Random) -> SeedInfo:
     counts["seconds: appointment insert"] = round(time.perf_counter() - began, 1)
     counts["appointment rows"] = session.scalar(select(func.count()).select_from(Appointment))
     counts["patients"] = len(patient_ids) + len(load_emails)
-    return SeedInfo([d.id for d in doctors], load_emails, today, dict(counts), rush_user_ids=list(rush_user_ids))
+    return SeedInfo([d.id for d in doctors], load_emails, today, dict(counts), rush_user_ids=list(rush_user_ids),
+                    mixed_doctor_ids=[d.id for d in mixed_doctors],
+                    mixed_types=[(type_id, buffer) for type_id, _minutes, buffer in mixed_types])
 
 
-def _create_doctors(session, actor, count: int, shared_hash: str, history_start: date) -> list:
-    """Doctors through the accounts service, with weekly hours: Mon-Fri with a lunch break."""
+def _create_doctors(session, actor, count: int, shared_hash: str, history_start: date, first: int = 0) -> list:
+    """Doctors through the accounts service, with weekly hours: Mon-Fri with a lunch break.
+
+    ``first``: how many were made before (numbers and names go on from there)."""
     doctors = []
-    for i in range(count):
+    for i in range(first, first + count):
         doctor = accounts.create_doctor(
             session, actor, email=f"doctor{i + 1:02d}@bench.example", password=None,
             full_name=f"Dr {FIRST_NAMES[i % 20]} {LAST_NAMES[(i * 7) % 20]}",
@@ -161,6 +178,48 @@ def _create_doctors(session, actor, count: int, shared_hash: str, history_start:
         doctors.append(doctor)
     session.flush()
     return doctors
+
+
+def _create_mixed_types(session, actor, doctors: list) -> list[tuple[int, int, int]]:
+    """The clinic's types of MIXED_TYPES through the types service, each offered by every one of
+    ``doctors``: (id, minutes, buffer minutes) of each."""
+    if not doctors:
+        return []
+    made = []
+    for name, minutes, buffer in MIXED_TYPES:
+        appointment_type = types.create_type(session, actor, name=name, duration_minutes=minutes,
+                                             buffer_minutes=buffer)
+        for doctor in doctors:
+            types.offer_type(session, actor, doctor, appointment_type)
+        made.append((appointment_type.id, minutes, buffer))
+    return made
+
+
+def _mixed_tiles(service: BookingService, doctors: list, mixed_types: list[tuple[int, int, int]], tz,
+                 first_day: date, last_day: date, rng: random.Random) -> list[tuple]:
+    """The mixed doctors' days cut into appointments of random types, each followed by its own buffer
+    (none inside time off): the places where _appointment_rows may book, as _slot_grid's are."""
+    if not doctors:
+        return []
+    availabilities = service.availabilities(doctors, first_day, last_day)
+    tiles = []
+    for doctor in doctors:
+        availability = availabilities[doctor.id]
+        day = first_day
+        while day <= last_day:
+            for opening, closing in slots.working_intervals(availability, day, tz):
+                cursor = opening
+                while True:
+                    type_id, minutes, buffer = rng.choice(mixed_types)
+                    end_at = cursor + timedelta(minutes=minutes)
+                    if end_at > closing:
+                        break
+                    buffer_end_at = end_at + timedelta(minutes=buffer)
+                    if not any(start < buffer_end_at and cursor < end for start, end in availability.time_off):
+                        tiles.append((cursor, end_at, doctor.id, type_id, buffer_end_at))
+                    cursor = buffer_end_at
+            day += timedelta(days=1)
+    return tiles
 
 
 def _add_time_off(session, service: BookingService, doctors: list, rng: random.Random, tz, today: date,
@@ -219,8 +278,9 @@ def _create_rush_patients(session, shared_hash: str, now: datetime) -> list[int]
 
 
 def _slot_grid(service: BookingService, doctors: list, tz, history_start: date, last_day: date,
-               history_days: int) -> list[tuple[datetime, datetime, int]]:
-    """Every slot of every doctor, past and future, on the slot engine's own grid, in time order."""
+               history_days: int) -> list[tuple[datetime, datetime, int, int, datetime]]:
+    """Every slot of every doctor, past and future, on the slot engine's own grid, in time order:
+    (start, end, doctor id, the doctor's default type, end of its buffer)."""
     availabilities = service.availabilities(doctors, history_start, last_day)
     long_ago = datetime.combine(history_start - timedelta(days=1), wall(0), tz)
     grid = []
@@ -228,7 +288,8 @@ def _slot_grid(service: BookingService, doctors: list, tz, history_start: date, 
         for slot in slots.bookable_slots(availabilities[doctor.id], first_day=history_start, last_day=last_day,
                                          tz=tz, now=long_ago, minimum_notice=timedelta(0),
                                          horizon=timedelta(days=history_days + HORIZON_DAYS + 30)):
-            grid.append((slot.start_at, slot.end_at, doctor.id))
+            grid.append((slot.start_at, slot.end_at, doctor.id, doctor.default_appointment_type_id,
+                         slot.end_at + timedelta(minutes=doctor.buffer_minutes)))
     grid.sort()
     return grid
 
@@ -239,7 +300,7 @@ def _appointment_rows(grid: list, patient_ids: list[int], rng: random.Random, bo
     keeping a cancelled row; the rest stays free. Counts each kind into ``counts``."""
     rows = []
     patient_turn = 0
-    for start_at, end_at, doctor_id in grid:
+    for start_at, end_at, doctor_id, type_id, buffer_end_at in grid:
         future = start_at >= now
         status = _choose_status(start_at, now, rng, booked_share)
         if status is None:
@@ -252,7 +313,7 @@ def _appointment_rows(grid: list, patient_ids: list[int], rng: random.Random, bo
         cancelled = status is AppointmentStatus.CANCELLED
         created = min(now, start_at) - timedelta(days=rng.randint(1, 30))
         rows.append(dict(doctor_id=doctor_id, patient_id=patient_id, start_at=start_at, end_at=end_at,
-                         status=status, reason=rng.choice(REASONS),
+                         appointment_type_id=type_id, buffer_end_at=buffer_end_at, status=status, reason=rng.choice(REASONS),
                          needs_attention=False, created_at=created, updated_at=created,
                          cancelled_at=created + timedelta(hours=5) if cancelled else None,
                          cancellation_reason="Cancelled by the patient online" if cancelled else ""))

@@ -18,3 +18,6 @@ SLOT_DAYS = 14
 # The booking rush: this many patients at once after this many slots of one doctor.
 RUSH_CLIENTS = 200
 RUSH_SLOTS = 20
+# The mixed-types clinic (issue 12): every one of its doctors offers all of these, online, to anyone:
+# (name, minutes, buffer minutes). Its calendars hold appointments of all of them.
+MIXED_TYPES = (("Vaccination", 10, 5), ("Follow-up", 15, 0), ("Consultation", 30, 10), ("First visit", 40, 5))
