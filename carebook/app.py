@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 import reminders.wiring
 from admin import init_admin
 from carebook import (access, accounts, database, logging_setup, patient_data, secrets_at_rest, security,
-                      static_assets, throttle_store, unit_of_work, web)
+                      static_assets, throttle_store, unit_of_work, waitlist, web)
 from carebook.cli import register_commands
 from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
@@ -75,6 +75,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
 
     _register_web(app)
     reminders.wiring.init_app(app, environ)
+    # The waitlist's settings, and its listener for freed and booked time (carebook/waitlist/).
+    waitlist.init_app(app, environ)
     register_commands(app)
     # A key that cannot decrypt what the database holds stops the start here, with a message. Last:
     # every setting above is checked before the database is asked anything (an unreachable one is

@@ -12,6 +12,7 @@ from models.availability import DateOverride, TimeOff, WeeklyHours
 from models.outbox import LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, ReminderDelivery
 from models.users import (ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode,
                           RegistrationRequest, Role, User, UserSession)
+from models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
 __all__ = [
     "Appointment",
@@ -35,5 +36,9 @@ __all__ = [
     "TimeOff",
     "User",
     "UserSession",
+    "OfferStatus",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistStatus",
     "WeeklyHours",
 ]
