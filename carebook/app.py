@@ -24,6 +24,7 @@ from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
 from carebook.slot_cache import SlotCache
 from portal import account, api, auth, doctor, health, patient
+from portal import waitlist as patient_waitlist
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,7 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(patient_waitlist.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     init_admin(app)

@@ -11,7 +11,7 @@
 * :mod:`~carebook.waitlist.matching`: the patient's wish against a slot (pure).
 * :mod:`~carebook.waitlist.claiming`: a claim goes through the booking service.
 * :mod:`~carebook.waitlist.delivery`: the channels of an offer (one function) and its outbox rows.
-* :mod:`~carebook.waitlist.queries`: what the portal and the console show.
+* :mod:`~carebook.waitlist.queries`: what the portal and the console show (Flask-free).
 
 Like the booking service, nothing here commits: the edge does (the request, the relay's unit of work).
 """
