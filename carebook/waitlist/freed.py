@@ -16,13 +16,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from carebook import audit
 from carebook.clock import utcnow
 from carebook.config import BookingPolicy
-from models import Appointment, OutboxKind, OutboxMessage
+from models import Appointment, Doctor, OutboxKind, OutboxMessage
 from models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
 _INSERT = insert(OutboxMessage.__table__)
@@ -32,13 +32,28 @@ def record_freed(session: Session, doctor_id: int, start_at: datetime, end_at: d
                  *, due_at: datetime | None = None) -> None:
     """Write the outbox row that asks the relay to offer what is free of the doctor's time in [start_at, end_at)."""
     now = utcnow()
-    if end_at <= now:
+    if end_at <= now or not anyone_waiting(session, doctor_id):
         return
     kind = OutboxKind.WAITLIST_SLOT_FREED
     session.execute(_INSERT, [{"kind": kind, "topic": kind.topic, "appointment_id": None,
                                "payload": {"doctor_id": doctor_id, "start_at": max(start_at, now).isoformat(),
                                            "end_at": end_at.isoformat(), "cause": cause},
                                "next_attempt_at": due_at or now, "created_at": now}])
+
+
+def anyone_waiting(session: Session, doctor_id: int) -> bool:
+    """Whether any active entry waits for this doctor (or their specialty): one indexed look-up.
+
+    Without one, freed time writes no row at all: a clinic that does not use the waitlist, or a
+    doctor nobody waits for, pays one query per cancellation and nothing more. (An entry that
+    joins in the instant between this look-up and the commit is not offered this time: it was
+    not waiting when the time was freed.)
+    """
+    specialty = select(Doctor.specialty).where(Doctor.id == doctor_id).scalar_subquery()
+    return session.scalar(select(WaitlistEntry.id).where(
+        WaitlistEntry.status == WaitlistStatus.ACTIVE,
+        or_(WaitlistEntry.doctor_id == doctor_id,
+            and_(WaitlistEntry.doctor_id.is_(None), WaitlistEntry.specialty == specialty))).limit(1)) is not None
 
 
 def on_appointment_changed(session: Session, event: str, appointment: Appointment,
@@ -125,5 +140,5 @@ def slot_window(payload: dict[str, Any]) -> tuple[int, datetime, datetime]:
         datetime.fromisoformat(payload["end_at"])
 
 
-__all__ = ["close_offers_overlapping", "on_appointment_changed", "record_availability_change", "record_freed",
+__all__ = ["anyone_waiting", "close_offers_overlapping", "on_appointment_changed", "record_availability_change", "record_freed",
            "slot_window"]
