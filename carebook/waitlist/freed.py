@@ -81,6 +81,16 @@ def close_offers_overlapping(session: Session, appointment: Appointment) -> None
         .execution_options(synchronize_session=False))
 
 
+def _close_offers_between(session: Session, doctor_id: int, start_at: datetime, end_at: datetime) -> None:
+    """Open offers of time the doctor is now away for can no longer be claimed: withdraw them."""
+    session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.doctor_id == doctor_id, WaitlistOffer.status == OfferStatus.PENDING,
+               WaitlistOffer.start_at < end_at, WaitlistOffer.end_at > start_at)
+        .values(status=OfferStatus.WITHDRAWN, closed_at=utcnow())
+        .execution_options(synchronize_session=False))
+
+
 def _end_earlier_than_entries(session: Session, appointment_id: int) -> None:
     """An "earlier than this" entry ends with the appointment it would have moved."""
     now = utcnow()
@@ -114,6 +124,9 @@ def record_availability_change(session: Session, change: Any, details: dict[str,
     wider than the time really opened costs a little work, never a wrong offer.
     """
     if change.action in _TAKES_TIME_ONLY:
+        if change.action == "availability.time_off_added":
+            _close_offers_between(session, change.doctor_id, datetime.fromisoformat(details["start_at"]),
+                                  datetime.fromisoformat(details["end_at"]))
         return
     now = utcnow()
     horizon_end = now + policy.booking_horizon + timedelta(days=1)

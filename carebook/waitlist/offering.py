@@ -27,22 +27,23 @@ offered (unique per slot and entry) and offers nothing twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carebook import audit, slots
+from carebook import audit
 from carebook.booking import BookingService
 from carebook.clock import utcnow
 from carebook.waitlist import delivery
 from carebook.waitlist.errors import EntryEnded, SlotNotFree
-from carebook.waitlist.matching import Interval, Wish, hold_until, suits
+from carebook.waitlist.delivery import Recipient
+from carebook.waitlist.matching import Interval, Wish, hold_until, part_of_day_bit, suits, weekday_bit
 from carebook.waitlist.settings import WaitlistSettings
-from models import Appointment, AppointmentStatus, Doctor, OutboxKind, OutboxMessage, Patient
+from models import Appointment, AppointmentStatus, Doctor, OutboxKind, OutboxMessage, Patient, User
 from models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
 _INSERT_OUTBOX = insert(OutboxMessage.__table__)
@@ -84,53 +85,64 @@ class Offering:
         last_day = min(last_day, self.booking.local_day(window_end))
         if first_day > last_day:
             return []
-        candidates = self._candidates(doctor, first_day, last_day)
-        if not candidates:
+        open_slots = self._free_slots(doctor, first_day, last_day, window_start, window_end, only_start, now)
+        if not open_slots:
             return []
-        by_type: dict[int, list[tuple[Wish, int]]] = defaultdict(list)
-        for wish, type_id in candidates:
-            by_type[type_id or doctor.default_appointment_type_id].append((wish, type_id))
-        free: list[tuple[slots.Slot, int]] = []
-        for type_id in by_type:
-            asked = None if type_id == doctor.default_appointment_type_id else type_id
-            found = self.booking.doctor_free_slots(doctor.id, first_day, last_day, asked) or []
-            free.extend((slot, type_id) for slot in found
-                        if slot.start_at < window_end and slot.end_at > window_start
-                        and (only_start is None or slot.start_at == only_start))
-        if not free:
-            return []
-        free.sort(key=lambda pair: (pair[0].start_at, pair[0].end_at))
-        window = (min(slot.start_at for slot, _ in free), max(slot.end_at for slot, _ in free))
-        blocked = self._open_offer_intervals(doctor.id, window)
+        window = (min(slot.start_at for slot in open_slots), max(slot.end_at for slot in open_slots))
         offered_before = self._offered_before(doctor.id, window)
         busy = self._patients_busy(doctor, window)
-        used: set[int] = set()
-        made: list[WaitlistOffer] = []
-        for slot, type_id in free:
-            if any(start < slot.end_at and slot.start_at < end for start, end in blocked):
-                continue
-            expires_at = hold_until(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice)
-            if expires_at is None:
-                continue
-            chosen = []
-            for wish, _ in by_type[type_id]:
-                if wish.entry_id in used or (wish.entry_id, slot.start_at) in offered_before:
+        for wish, recipient, type_id in self._candidates(doctor, open_slots, now):
+            patient_busy = [interval for appointment_id, interval in busy.get(wish.patient_id, ())
+                            if appointment_id != wish.earlier_than_id]
+            # The longest-waiting patients choose first: each takes the earliest open slot that suits them.
+            for slot in open_slots:
+                if slot.type_id != type_id or slot.full(self.settings.offer_batch) or slot.blocked \
+                        or (wish.entry_id, slot.start_at) in offered_before:
                     continue
-                patient_busy = [interval for appointment_id, interval in busy.get(wish.patient_id, ())
-                                if appointment_id != wish.earlier_than_id]
                 if suits(wish, slot.start_at, slot.end_at, self.booking.timezone, now, patient_busy):
-                    chosen.append(wish)
-                    if len(chosen) == self.settings.offer_batch:
-                        break
-            offers = [offer for offer in (self._offer(doctor, wish, slot, type_id, expires_at, round_number, now)
-                                          for wish in chosen) if offer is not None]
-            if not offers:
+                    slot.chosen.append((wish, recipient))
+                    for other in open_slots:  # an offered slot is not offered to others in overlapping shape
+                        if other is not slot and other.start_at < slot.end_at and slot.start_at < other.end_at \
+                                and not other.chosen:
+                            other.blocked = True
+                    break
+            if all(slot.full(self.settings.offer_batch) or slot.blocked for slot in open_slots):
+                break
+        made: list[WaitlistOffer] = []
+        for slot in open_slots:
+            if not slot.chosen:
                 continue
-            used.update(offer.entry_id for offer in offers)
-            blocked.append((slot.start_at, slot.end_at))
-            made.extend(offers)
-            schedule_next_round(self.session, doctor.id, slot, type_id, expires_at, round_number + 1)
+            offers = self._offer_slot(doctor, slot, round_number, now)
+            if offers:
+                made.extend(offers)
+                schedule_next_round(self.session, doctor.id, slot, slot.type_id, slot.expires_at, round_number + 1)
         return made
+
+    def _free_slots(self, doctor: Doctor, first_day, last_day, window_start: datetime, window_end: datetime,
+                    only_start: datetime | None, now: datetime) -> list[OpenSlot]:
+        """The slots the engine has free in the window, per type someone waits for, not under an open offer."""
+        effective_type = func.coalesce(WaitlistEntry.appointment_type_id, doctor.default_appointment_type_id)
+        type_ids = self.session.scalars(select(effective_type).distinct().where(
+            *self._waiting_for(doctor), WaitlistEntry.earliest_date <= last_day,
+            WaitlistEntry.latest_date >= first_day)).all()
+        if not type_ids:
+            return []
+        blocked = self._open_offer_intervals(doctor.id, (window_start, window_end + timedelta(days=1)))
+        found: list[OpenSlot] = []
+        for type_id in sorted(type_ids):
+            asked = None if type_id == doctor.default_appointment_type_id else type_id
+            for slot in self.booking.doctor_free_slots(doctor.id, first_day, last_day, asked) or []:
+                if not (slot.start_at < window_end and slot.end_at > window_start):
+                    continue
+                if only_start is not None and slot.start_at != only_start:
+                    continue
+                if any(start < slot.end_at and slot.start_at < end for start, end in blocked):
+                    continue
+                expires_at = hold_until(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice)
+                if expires_at is not None:
+                    found.append(OpenSlot(slot.start_at, slot.end_at, type_id, expires_at))
+        found.sort(key=lambda slot: (slot.start_at, slot.end_at, slot.type_id))
+        return found
 
     # -- staff --------------------------------------------------------------------------
 
@@ -166,38 +178,61 @@ class Offering:
                              .values(status=OfferStatus.WITHDRAWN, closed_at=now)
                              .execution_options(synchronize_session=False))
         earlier_start = entry.earlier_than.start_at if entry.earlier_than is not None else None
-        offer = self._offer(doctor, Wish.of(entry, earlier_start), slot, type_id, expires_at, 1, now, actor=actor)
+        open_slot = OpenSlot(slot.start_at, slot.end_at, type_id, expires_at)
+        offer = self._offer(doctor, Wish.of(entry, earlier_start), Recipient.of(entry.patient), open_slot, 1, now,
+                            actor=actor)
         if offer is None:
             raise SlotNotFree("This patient was offered that time before.")
-        schedule_next_round(self.session, doctor.id, slot, type_id, expires_at, 2)
+        schedule_next_round(self.session, doctor.id, open_slot, type_id, expires_at, 2)
         return offer
 
     # -- internals ----------------------------------------------------------------------
 
-    def _candidates(self, doctor: Doctor, first_day, last_day) -> list[tuple[Wish, int | None]]:
-        """Active entries that could want this doctor in [first_day, last_day], without an open offer, oldest first.
+    @staticmethod
+    def _waiting_for(doctor: Doctor) -> tuple:
+        """Active entries that want this doctor: theirs, or any doctor of their specialty."""
+        return (WaitlistEntry.status == WaitlistStatus.ACTIVE,
+                or_(WaitlistEntry.doctor_id == doctor.id,
+                    and_(WaitlistEntry.doctor_id.is_(None), WaitlistEntry.specialty == doctor.specialty)))
 
-        Plain rows, not ORM objects: with a thousand patients waiting, this is most of the pass.
+    def _candidates(self, doctor: Doctor, open_slots: list[OpenSlot], now: datetime
+                    ) -> Iterator[tuple[Wish, Recipient, int]]:
+        """Entries that could want one of ``open_slots``, without an open offer, longest-waiting first.
+
+        The rules the database can apply cheaply (the days, weekdays and parts of the day of the
+        slots, enough notice) narrow the rows first; they are read as plain rows, a few at a time,
+        and the caller stops reading once every slot has its patients: with a thousand waiting,
+        a freed slot reads only the first few that suit it.
         """
         entry, earlier = WaitlistEntry, Appointment
+        tz = self.booking.timezone
+        weekdays = parts = 0
+        for slot in open_slots:
+            weekdays |= weekday_bit(slot.start_at.astimezone(tz).date())
+            parts |= part_of_day_bit(slot.start_at, tz)
+        first_day = min(slot.start_at for slot in open_slots).astimezone(tz).date()
+        last_day = max(slot.start_at for slot in open_slots).astimezone(tz).date()
+        longest_lead = int((max(slot.start_at for slot in open_slots) - now).total_seconds() // 60)
         open_offer = exists().where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == OfferStatus.PENDING)
         query = (select(entry.id, entry.patient_id, entry.earliest_date, entry.latest_date, entry.weekdays,
                         entry.times_of_day, entry.min_notice_minutes, entry.earlier_than_appointment_id,
-                        entry.appointment_type_id, earlier.start_at, earlier.status)
+                        entry.appointment_type_id, earlier.start_at, earlier.status, Patient.contact_preference,
+                        Patient.phone, User.email, User.full_name)
                  .join(Patient, Patient.id == entry.patient_id)
+                 .join(User, User.id == Patient.user_id)
                  .outerjoin(earlier, earlier.id == entry.earlier_than_appointment_id)
-                 .where(entry.status == WaitlistStatus.ACTIVE, Patient.erased_at.is_(None),
-                        or_(entry.doctor_id == doctor.id,
-                            and_(entry.doctor_id.is_(None), entry.specialty == doctor.specialty)),
-                        entry.earliest_date <= last_day, entry.latest_date >= first_day, ~open_offer)
-                 .order_by(entry.created_at, entry.id))
-        result = []
+                 .where(*self._waiting_for(doctor), Patient.erased_at.is_(None),
+                        entry.earliest_date <= last_day, entry.latest_date >= first_day,
+                        entry.weekdays.op("&")(weekdays) != 0, entry.times_of_day.op("&")(parts) != 0,
+                        entry.min_notice_minutes <= longest_lead, ~open_offer)
+                 .order_by(entry.created_at, entry.id)
+                 .execution_options(yield_per=25))
         for row in self.session.execute(query):
             earlier_start = row.start_at if row.status is AppointmentStatus.BOOKED else None
             wish = Wish(row.id, row.patient_id, row.earliest_date, row.latest_date, row.weekdays, row.times_of_day,
                         timedelta(minutes=row.min_notice_minutes), earlier_start, row.earlier_than_appointment_id)
-            result.append((wish, row.appointment_type_id))
-        return result
+            recipient = Recipient(row.patient_id, row.full_name, row.email, row.phone, row.contact_preference)
+            yield wish, recipient, row.appointment_type_id or doctor.default_appointment_type_id
 
     def _open_offer_intervals(self, doctor_id: int, window: Interval) -> list[Interval]:
         return [(start, end) for start, end in self.session.execute(
@@ -230,12 +265,29 @@ class Offering:
             busy[patient_id].append((appointment_id, (start, end)))
         return busy
 
-    def _offer(self, doctor: Doctor, wish: Wish, slot: slots.Slot, type_id: int, expires_at: datetime,
-               round_number: int, now: datetime, actor: audit.Actor = SYSTEM) -> WaitlistOffer | None:
+    def _offer_slot(self, doctor: Doctor, slot: OpenSlot, round_number: int, now: datetime) -> list[WaitlistOffer]:
+        """Write the offers of one slot (one savepoint for all; one at a time if the database refuses some)."""
+        rows = [WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
+                              start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
+                              round=round_number, status=OfferStatus.PENDING) for wish, _ in slot.chosen]
+        try:
+            with self.session.begin_nested():
+                self.session.add_all(rows)
+                self.session.flush()
+        except IntegrityError:
+            # Another process gave one of these entries an open offer meanwhile: keep the others.
+            return [offer for (wish, recipient) in slot.chosen
+                    if (offer := self._offer(doctor, wish, recipient, slot, round_number, now)) is not None]
+        for offer, (wish, recipient) in zip(rows, slot.chosen):
+            self._announce(doctor, offer, wish, recipient, now, SYSTEM)
+        return rows
+
+    def _offer(self, doctor: Doctor, wish: Wish, recipient: Recipient, slot: OpenSlot, round_number: int,
+               now: datetime, actor: audit.Actor = SYSTEM) -> WaitlistOffer | None:
         """Write one offer and its messages; None if the database says it cannot be (already offered,
         or another process gave this entry an open offer meanwhile)."""
-        offer = WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=type_id,
-                              start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=expires_at,
+        offer = WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
+                              start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
                               round=round_number, status=OfferStatus.PENDING, offered_by_id=actor.user_id)
         try:
             with self.session.begin_nested():
@@ -243,12 +295,32 @@ class Offering:
                 self.session.flush()
         except IntegrityError:
             return None
-        patient = self.session.get(Patient, wish.patient_id)
-        delivery.queue_offer(self.session, offer, patient, doctor.name, now)
-        audit.record(self.session, actor, "waitlist.offered", "waitlist_offer", offer.id, entry_id=wish.entry_id,
-                     patient_id=wish.patient_id, doctor_id=doctor.id, start_at=slot.start_at.isoformat(),
-                     expires_at=expires_at.isoformat(), round=round_number, channels=offer.channels)
+        self._announce(doctor, offer, wish, recipient, now, actor)
         return offer
+
+    def _announce(self, doctor: Doctor, offer: WaitlistOffer, wish: Wish, recipient: Recipient, now: datetime,
+                  actor: audit.Actor) -> None:
+        """The offer's messages on the patient's channels, and its audit row (no health details)."""
+        delivery.queue_offer(self.session, offer, recipient, doctor.name, now)
+        audit.record(self.session, actor, "waitlist.offered", "waitlist_offer", offer.id, entry_id=wish.entry_id,
+                     patient_id=wish.patient_id, doctor_id=doctor.id, start_at=offer.start_at.isoformat(),
+                     expires_at=offer.expires_at.isoformat(), round=offer.round, channels=offer.channels)
+
+
+@dataclass
+class OpenSlot:
+    """A free slot being offered in this pass, and the patients chosen for it so far."""
+
+    start_at: datetime
+    end_at: datetime
+    type_id: int
+    expires_at: datetime
+    chosen: list[tuple[Wish, Recipient]] = field(default_factory=list)
+    #: Overlaps a slot offered in this pass (another type, or a finer grid): not offered now.
+    blocked: bool = False
+
+    def full(self, batch: int) -> bool:
+        return len(self.chosen) >= batch
 
 
 def expire_stale_offers(session: Session, now: datetime) -> None:
@@ -259,7 +331,7 @@ def expire_stale_offers(session: Session, now: datetime) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def schedule_next_round(session: Session, doctor_id: int, slot: slots.Slot, type_id: int, due_at: datetime,
+def schedule_next_round(session: Session, doctor_id: int, slot, type_id: int, due_at: datetime,
                         round_number: int) -> None:
     """An outbox row due when the hold-free window ends: then the slot, if still free, goes to the next ones."""
     kind = OutboxKind.WAITLIST_NEXT_ROUND

@@ -14,7 +14,7 @@ from datetime import date, time, timedelta
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from carebook import audit, clock, waitlist
 from carebook.availability.changes import AddTimeOff, RemoveTimeOff
@@ -141,11 +141,10 @@ class World:
     def relay(self):
         from flask import current_app
 
+        before = db.session.scalar(select(func.max(WaitlistOffer.id))) or 0
         relay_once(current_app._get_current_object())
         db.session.expire_all()
-        now = clock.utcnow()
-        fresh = db.session.scalars(select(WaitlistOffer).where(WaitlistOffer.sent_at == now,
-                                                               WaitlistOffer.status == OfferStatus.PENDING)).all()
+        fresh = db.session.scalars(select(WaitlistOffer).where(WaitlistOffer.id > before)).all()
         if not fresh:
             return
         service = booking_service()
