@@ -106,6 +106,13 @@ def end(session: Session, entry: WaitlistEntry, status: WaitlistStatus) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def withdraw_all(session: Session, patient_id: int) -> None:
+    """End every active entry of the patient (their data are being erased); audited by the erasure itself."""
+    for entry in session.scalars(select(WaitlistEntry).where(WaitlistEntry.patient_id == patient_id,
+                                                             WaitlistEntry.status == WaitlistStatus.ACTIVE)):
+        end(session, entry, WaitlistStatus.WITHDRAWN)
+
+
 def expire_passed(session: Session, tz: ZoneInfo) -> int:
     """End the entries whose date range has passed, or whose "earlier than" appointment started; how many."""
     now = utcnow()
@@ -188,4 +195,4 @@ def _record(session: Session, actor: audit.Actor, action: str, entry: WaitlistEn
     audit.record(session, actor, action, "waitlist_entry", entry.id, **details)
 
 
-__all__ = ["Wish", "end", "expire_passed", "join", "join_earlier", "leave", "specialties", "today"]
+__all__ = ["Wish", "end", "expire_passed", "withdraw_all", "join", "join_earlier", "leave", "specialties", "today"]

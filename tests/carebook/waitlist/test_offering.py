@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from carebook import audit, clock
-from carebook.extensions import db
 from carebook.services import availability_service, booking_service
 from carebook.availability.changes import RemoveTimeOff
 from models import AuditEntry, OutboxKind, OutboxMessage
@@ -185,3 +184,18 @@ def test_an_entry_whose_range_has_passed_expires(app, session, doctor, waiter):
 
 
 __all__ = ["TUESDAY"]
+
+
+def test_an_erased_patients_entries_end_and_they_are_offered_nothing(app, session, doctor, booker, waiter):
+    from carebook.patient_data.erasure import erase_patient
+    from models.waitlist import WaitlistStatus
+
+    appointment = book(doctor, booker)
+    entry = join(waiter, doctor)
+    erase_patient(session, booking_service(), audit.Actor(None, "admin"), waiter)
+    session.commit()
+    cancel(appointment, booker)
+    relay(app)
+    session.refresh(entry)
+    assert entry.status is WaitlistStatus.WITHDRAWN
+    assert offers() == []

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from carebook import audit, clock, waitlist
+from carebook import audit, clock
 from carebook.availability.changes import AddTimeOff, RemoveTimeOff
 from carebook.availability.errors import InvalidChange
 from carebook.booking import BookingError
