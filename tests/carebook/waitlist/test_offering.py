@@ -10,7 +10,7 @@ from carebook.services import availability_service, booking_service
 from carebook.availability.changes import RemoveTimeOff
 from models import AuditEntry, OutboxKind, OutboxMessage
 from models.waitlist import OfferStatus
-from tests.carebook.waitlist.conftest import (TUESDAY, TUESDAY_10, TUESDAY_11, book, cancel, join, offers, relay)
+from tests.carebook.waitlist.conftest import TUESDAY_10, TUESDAY_11, book, cancel, join, offers, relay
 from tests.factories import add_time_off, make_doctor, make_patient
 
 
@@ -182,8 +182,6 @@ def test_an_entry_whose_range_has_passed_expires(app, session, doctor, waiter):
     session.refresh(entry)
     assert entry.status is WaitlistStatus.EXPIRED
 
-
-__all__ = ["TUESDAY"]
 
 
 def test_an_erased_patients_entries_end_and_they_are_offered_nothing(app, session, doctor, booker, waiter):
