@@ -15,6 +15,7 @@ from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import booking_service
+from carebook.waitlist import queries as waitlist_queries
 from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, DoctorAppointmentType, Role
 from portal.forms import BookingForm, ConfirmForm
 
@@ -240,7 +241,9 @@ def appointments():
     upcoming = [a for a in rows if a.status is AppointmentStatus.BOOKED and a.end_at > now]
     past = sorted((a for a in rows if a not in upcoming), key=lambda a: a.start_at, reverse=True)
     return render_template("patient/appointments.html", upcoming=upcoming, past=past,
-                           service=booking_service(), now=now)
+                           service=booking_service(), now=now,
+                           waitlist_entries=waitlist_queries.patient_entries(db.session, patient.id),
+                           waitlist_who=waitlist_queries.who, waitlist_describe=waitlist_queries.describe)
 
 
 @bp.route("/appointments/<int:appointment_id>")
