@@ -163,12 +163,8 @@ def doctors():
 @bp.route("/doctors/<int:doctor_id>")
 @allow(Role.PATIENT)
 def doctor(doctor_id: int):
-    doctor = _bookable_doctor(doctor_id)
-    offers, chosen = _type_choice(doctor, request.args.get("type_id"))
-    picker = slot_picker(doctor, request.args.get("day"), "patient.doctor", doctor_id=doctor.id,
-                         appointment_type_id=chosen.appointment_type_id if chosen else None)
-    return render_template("patient/book.html", form=BookingForm(), offers=offers, chosen_offer=chosen,
-                           type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker)
+    return booking_page(_bookable_doctor(doctor_id), BookingForm(), request.args.get("day"),
+                        request.args.get("type_id"))
 
 
 @bp.route("/doctors/<int:doctor_id>/book", methods=["POST"])
@@ -186,8 +182,18 @@ def book(doctor_id: int):
         flash("Your appointment is booked.", "success")
         return redirect(url_for("patient.appointment", appointment_id=appointment.id, booked=1))
     # Fresh slots, same doctor, type and day: whatever changed is visible at once.
-    offers, chosen = _type_choice(doctor, request.form.get("type_id"))
-    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", form.start_at.data, doctor_id=doctor.id,
+    return booking_page(doctor, form, request.form.get("day"), request.form.get("type_id"), status)
+
+
+def booking_page(doctor: Doctor, form: BookingForm, requested_day: str | None, requested_type: str | None,
+                 status: int = 200):
+    """The doctor's booking page: their types, the chosen type's free times on the chosen day, the form.
+
+    Also the page after a booking conflict (here and for a waitlist claim that lost): the same
+    doctor, type and day, with fresh times.
+    """
+    offers, chosen = _type_choice(doctor, requested_type)
+    picker = slot_picker(doctor, requested_day, "patient.doctor", form.start_at.data, doctor_id=doctor.id,
                          appointment_type_id=chosen.appointment_type_id if chosen else None)
     return render_template("patient/book.html", form=form, offers=offers, chosen_offer=chosen,
                            type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker), status
@@ -302,8 +308,13 @@ def reschedule(appointment_id: int):
         if moved is not None:
             flash("Your appointment has been moved.", "success")
             return redirect(url_for("patient.appointment", appointment_id=appointment.id))
+    return reschedule_page(appointment, form, request.values.get("day"), request.values.get("type_id"), status)
+
+
+def reschedule_page(appointment: Appointment, form: BookingForm, requested_day: str | None,
+                    requested: str | None, status: int = 200):
+    """The move page: the kept type's free times (or another type's, if the patient picked one)."""
     doctor, kept = appointment.doctor, appointment.appointment_type
-    requested = request.values.get("type_id")
     offers, chosen = _type_choice(doctor, requested, keep=kept)
     if chosen is not None and chosen.appointment_type_id != kept.id and requested == str(chosen.appointment_type_id):
         slot_type_id = chosen.appointment_type_id  # the patient picked another type
@@ -312,7 +323,7 @@ def reschedule(appointment_id: int):
         # keeps it, and the service checks the time with its terms.
         chosen = next((offer for offer in offers if offer.appointment_type_id == kept.id), None)
         slot_type_id = kept.id if booking_service().type_terms(doctor.id, kept.id) is not None else None
-    picker = slot_picker(doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
+    picker = slot_picker(doctor, requested_day, "patient.reschedule", form.start_at.data,
                          appointment_id=appointment.id, appointment_type_id=slot_type_id)
     return render_template("patient/reschedule.html", form=form, appointment=appointment, offers=offers,
                            chosen_offer=chosen, type_endpoint="patient.reschedule",

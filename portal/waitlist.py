@@ -23,7 +23,7 @@ from carebook.waitlist.errors import WaitlistError
 from models import Appointment, AppointmentType, Doctor, Role
 from models.waitlist import WaitlistEntry, WaitlistOffer
 from portal.forms import BookingForm, ConfirmForm
-from portal.patient import _conflict_message, slot_picker
+from portal.patient import _conflict_message, booking_page, reschedule_page
 from portal.waitlist_forms import EarlierForm, JoinForm
 
 bp = Blueprint("patient_waitlist", __name__)
@@ -193,10 +193,8 @@ def _conflict_page(offer: WaitlistOffer, moving: Appointment | None, error: Book
     day = booking_service().local_day(offer.start_at).isoformat()
     form = BookingForm(formdata=None)
     if moving is not None:
-        picker = slot_picker(moving.doctor, day, "patient.reschedule", appointment_id=moving.id)
-        return render_template("patient/reschedule.html", form=form, appointment=moving, **picker), status
-    picker = slot_picker(offer.doctor, day, "patient.doctor", doctor_id=offer.doctor_id)
-    return render_template("patient/book.html", form=form, **picker), status
+        return reschedule_page(moving, form, day, str(offer.appointment_type_id), status)
+    return booking_page(offer.doctor, form, day, str(offer.appointment_type_id), status)
 
 
 def _field_error(form: JoinForm, error: WaitlistError) -> None:
