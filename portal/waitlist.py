@@ -164,6 +164,13 @@ def offer(offer_id: int):
     return render_template("patient/waitlist_offer.html", offer=offer, ended=ended, confirm_form=ConfirmForm())
 
 
+@bp.route("/o/<int:offer_id>")
+@allow(Role.PATIENT)
+def short_offer(offer_id: int):
+    """The offer's short link, for the SMS (one segment holds little): on to the offer's page."""
+    return redirect(url_for(".offer", offer_id=offer_id))
+
+
 @bp.route("/waitlist/offers/<int:offer_id>/claim", methods=["POST"])
 @allow(Role.PATIENT)
 def claim(offer_id: int):

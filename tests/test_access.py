@@ -54,6 +54,7 @@ EXPECTED = {
     "patient_waitlist.earlier": {PATIENT},
     "patient_waitlist.leave": {PATIENT},
     "patient_waitlist.offer": {PATIENT},
+    "patient_waitlist.short_offer": {PATIENT},
     "patient_waitlist.claim": {PATIENT},
     "doctor.schedule": {DOCTOR, STAFF},
     "doctor.week": {DOCTOR, STAFF},

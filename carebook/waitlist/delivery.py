@@ -2,12 +2,11 @@
 
 :func:`offer_channels` is the one place that decides which channels an offer goes out on, from
 the patient's contact choice (email, SMS or both; patients without an email address are SMS
-only). Email goes through the outbox and the relay like every other email
-(``send_waitlist_offer``: a snapshot with the patient's first name and address, the doctor,
-the time and the offer's id; never the type or reason, nothing about health). The SMS channel
-is being built beside this one: until it is wired in here, an offer for SMS is recorded as
-waiting for it (an audit row ``notification.waiting_for_channel`` and ``channels`` on the
-offer), so nothing is silently dropped and the console shows it.
+only). Each channel gets its own outbox row (``send_waitlist_offer``), sent by the relay after
+the commit: the email like every other email (a snapshot with the patient's first name and
+address, the doctor, the time and the offer's id; never the type or reason, nothing about
+health), the SMS through the reminder function like every other SMS (reminders/notices.py).
+A patient with no channel at all is recorded (``notification.skipped``); staff see "call them".
 """
 from __future__ import annotations
 
@@ -57,21 +56,21 @@ def offer_channels(recipient: Recipient) -> tuple[str, ...]:
 
 def queue_offer(session: Session, offer: WaitlistOffer, recipient: Recipient, doctor_name: str,
                 now: datetime) -> None:
-    """Write what delivers ``offer`` (flushed, with its id) on each of the patient's channels, in this transaction."""
+    """Write what delivers ``offer`` (flushed, with its id) on each of the patient's channels, in this transaction.
+
+    One ``send_waitlist_offer`` row per channel: the email's snapshot has the address, the SMS's
+    the mobile number (``channel: sms``; the relay hands it to the reminder function like any SMS).
+    """
     channels = offer_channels(recipient)
     offer.channels = "+".join(channels)
-    for channel in channels:
-        if channel == EMAIL:
-            payload = {"offer_id": offer.id, "first_name": recipient.first_name, "email": recipient.email,
-                       "doctor_name": doctor_name, "start_at": offer.start_at.isoformat(),
-                       "expires_at": offer.expires_at.isoformat()}
-            session.execute(_INSERT, [{"kind": OutboxKind.SEND_WAITLIST_OFFER, "topic": OutboxKind.SEND_WAITLIST_OFFER.topic,
-                                       "appointment_id": None, "payload": payload, "next_attempt_at": now,
-                                       "created_at": now}])
-        else:
-            # Until the SMS channel is wired in (issue 13), the offer waits for it, on record.
-            audit.write_row(session, None, "system", "notification.waiting_for_channel", "waitlist_offer", offer.id,
-                            {"channel": channel, "kind": "waitlist_offer"})
-    if not channels:
+    common = {"offer_id": offer.id, "first_name": recipient.first_name, "doctor_name": doctor_name,
+              "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat()}
+    rows = [{**common, "email": recipient.email} if channel == EMAIL else {**common, "channel": SMS, "phone": recipient.phone}
+            for channel in channels]
+    if rows:
+        session.execute(_INSERT, [{"kind": OutboxKind.SEND_WAITLIST_OFFER, "topic": OutboxKind.SEND_WAITLIST_OFFER.topic,
+                                   "appointment_id": None, "payload": payload, "next_attempt_at": now,
+                                   "created_at": now} for payload in rows])
+    else:
         audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
                         {"channel": "none", "kind": "waitlist_offer", "reason": "no_channel"})

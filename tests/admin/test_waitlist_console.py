@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from carebook import clock
 from carebook.extensions import db
-from models import AuditEntry
+from models import NotificationDelivery
 from models.waitlist import OfferStatus, WaitlistEntry
 from tests.carebook.waitlist.conftest import TUESDAY_10, book, cancel, claim, join, offers, relay
 from tests.factories import make_doctor, make_patient, make_phone_patient
@@ -42,16 +42,20 @@ def test_staff_add_a_phone_caller_to_the_waitlist(app, staff, staff_client):
     assert (entry.patient_id, entry.doctor_id, entry.created_by_id) == (caller.id, doctor.id, staff.id)
 
 
-def test_an_sms_only_caller_is_offered_and_the_offer_waits_for_the_sms_channel(app, session, staff_client):
+def test_an_sms_only_caller_is_offered_by_sms_and_the_console_says_so(app, session, staff_client):
     doctor = make_doctor()
-    booker, caller = make_patient(), make_phone_patient()
+    booker, caller = make_patient(), make_phone_patient(name="Phil Caller")
     appointment = book(doctor, booker)
     join(caller, doctor)
     cancel(appointment, booker)
     relay(app)
     [offer] = offers()
     assert offer.channels == "sms"
-    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "notification.waiting_for_channel")) is not None
+    [record] = session.scalars(select(NotificationDelivery).where(
+        NotificationDelivery.message_id == f"waitlist-offer-{offer.id}")).all()
+    assert (record.channel, record.outcome) == ("sms", "sent")
+    page = staff_client.get(f"/admin/waitlist/?doctor_id={doctor.id}").get_data(as_text=True)
+    assert "Tue 2 Jun, 10:00 (Dr Dana Doctor): pending, by text message" in page
 
 
 def test_staff_offer_a_free_slot_by_hand(app, staff, staff_client):
