@@ -24,6 +24,7 @@ def init_admin(app: Flask) -> Admin:
     from admin.doctors import DoctorView
     from admin.patients import PatientView
     from admin.schedule import ScheduleView
+    from admin.waitlist import WaitlistView
     from carebook.extensions import db
     from carebook.security import csp_nonce
     from models import Appointment, AuditEntry, Doctor, Patient
@@ -43,5 +44,6 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(DoctorView(Doctor, db, name="Doctors", endpoint="doctors", url="doctors"))
     admin.add_view(AppointmentTypeView(name="Appointment types", endpoint="appointment_types",
                                        url="appointment-types"))
+    admin.add_view(WaitlistView(name="Waitlist", endpoint="waitlist", url="waitlist"))
     admin.add_view(AuditView(AuditEntry, db, name="Audit log", endpoint="audit", url="audit"))
     return admin

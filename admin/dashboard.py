@@ -7,10 +7,11 @@ from flask_admin import AdminIndexView, expose
 from sqlalchemy import func, or_, select
 
 from admin.appointments import flagged_appointments
-from admin.base import StaffOnlyMixin, today
+from admin.base import StaffOnlyMixin, clinic_zone, today
 from admin.filters import local_day_window
 from carebook.extensions import db
 from carebook.services import booking_service
+from carebook.waitlist import queries as waitlist_queries
 from models import Appointment, AppointmentStatus, Doctor, User
 
 
@@ -36,5 +37,6 @@ class StaffIndexView(StaffOnlyMixin, AdminIndexView):
     @expose("/")
     def index(self):
         day, totals = todays_totals()
+        refilled = waitlist_queries.refilled_since(db.session, waitlist_queries.start_of_week(clinic_zone()))
         return self.render("admin/index.html", day=day, totals=totals, flagged=flagged_appointments(),
-                           statuses=AppointmentStatus)
+                           statuses=AppointmentStatus, refilled=refilled)

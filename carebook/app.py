@@ -18,12 +18,13 @@ from sqlalchemy.engine import Engine
 import reminders.wiring
 from admin import init_admin
 from carebook import (access, accounts, database, logging_setup, patient_data, secrets_at_rest, security,
-                      static_assets, throttle_store, unit_of_work, web)
+                      static_assets, throttle_store, unit_of_work, waitlist, web)
 from carebook.cli import register_commands
 from carebook.config import load_config
 from carebook.extensions import csrf, db, limiter, login_manager, migrate
 from carebook.slot_cache import SlotCache
 from portal import account, api, auth, doctor, health, patient
+from portal import waitlist as patient_waitlist
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str
 
     _register_web(app)
     reminders.wiring.init_app(app, environ)
+    # The waitlist's settings, and its listener for freed and booked time (carebook/waitlist/).
+    waitlist.init_app(app, environ)
     register_commands(app)
     # A key that cannot decrypt what the database holds stops the start here, with a message. Last:
     # every setting above is checked before the database is asked anything (an unreachable one is
@@ -90,6 +93,7 @@ def _register_web(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(patient_waitlist.bp)
     app.register_blueprint(doctor.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     init_admin(app)

@@ -28,9 +28,11 @@ bump the version only for incompatible changes)::
 
 ``patient.email`` is required only when "email" is in ``channels``, ``patient.phone`` only
 when "sms" is. A notice has ``notice_id`` instead of ``reminder_id``, ``event``
-("confirmation", "updated", "cancellation" or "invitation") and ``channels: ["sms"]``; an
-invitation has no appointment (``invitation_url`` and ``expires_text`` instead of the
-appointment's fields, see :func:`validate_invitation`).
+("confirmation", "updated", "cancellation", "invitation" or "waitlist_offer") and ``channels:
+["sms"]``; an invitation has no appointment (``invitation_url`` and ``expires_text`` instead of
+the appointment's fields, see :func:`validate_invitation`), nor has a waitlist offer (the
+doctor, ``short_time_text``, ``claim_url``, ``expires_at`` and ``expires_text``, see
+:func:`validate_waitlist_offer`).
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ VERSION = 1
 KIND = "reminder"
 NOTICE = "notice"
 CHANNELS = ("email", "sms")
-NOTICE_EVENTS = ("confirmation", "updated", "cancellation", "invitation")
+NOTICE_EVENTS = ("confirmation", "updated", "cancellation", "invitation", "waitlist_offer")
 PHONE_PATTERN = re.compile(r"\+[1-9][0-9]{6,14}")
 REMINDER_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Deliberately loose: the web app validated the address when the account was made;
@@ -127,6 +129,8 @@ def validate(data: Any) -> ReminderPayload:
         raise InvalidPayload("a notice goes by SMS only (channels must be ['sms'])")
     if event == "invitation":
         return validate_invitation(data, reminder_id)
+    if event == "waitlist_offer":
+        return validate_waitlist_offer(data, reminder_id)
     appointment_id = data.get("appointment_id")
     if type(appointment_id) is not int or appointment_id <= 0:
         raise InvalidPayload("appointment_id is missing or not a positive integer")
@@ -181,6 +185,24 @@ def validate_invitation(data: dict, notice_id: str) -> ReminderPayload:
                       phone=_text(clinic, "phone", 64, field="clinic.phone")),
         manage_url=url, kind=NOTICE, event="invitation", channels=("sms",), phone=_phone(patient),
         invitation_url=url, expires_text=expires_text)
+
+
+def validate_waitlist_offer(data: dict, notice_id: str) -> ReminderPayload:
+    """A freed slot offered to a waiting patient, by SMS: the doctor, the time, the claim link and until when
+    it is held (``expires_at``: after it the message is stale, like a reminder after its appointment)."""
+    patient = _object(data, "patient")
+    clinic = _object(data, "clinic")
+    url = _text(data, "claim_url", 2000)
+    if not url.startswith(("https://", "http://")):
+        raise InvalidPayload("claim_url is not an http(s) URL")
+    return ReminderPayload(
+        reminder_id=notice_id, appointment_id=0, start_at=_instant(data, "expires_at"),
+        timezone=_text(data, "timezone", 64), local_time_text=_text(data, "short_time_text", 60), first_name="",
+        email="", doctor_name=_text(data, "doctor_name", 200),
+        clinic=Clinic(name=_text(clinic, "name", 200, field="clinic.name"), address="",
+                      phone=_text(clinic, "phone", 64, field="clinic.phone")),
+        manage_url=url, kind=NOTICE, event="waitlist_offer", channels=("sms",), phone=_phone(patient),
+        short_time_text=_text(data, "short_time_text", 60), expires_text=_text(data, "expires_text", 60))
 
 
 def _channels(data: dict) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """The text messages (SMS) of reminders and notices, kept to one segment where possible.
 
 What an SMS says: when (local date and time with the zone label), the doctor, the clinic,
-a link to manage the appointment and the clinic's phone. Never the reason for the visit,
+a link to manage the appointment and the clinic's phone. A waitlist offer says the same of the
+freed time, until when it is offered first to this patient, and the offer's short claim link. Never the reason for the visit,
 never the type of appointment (a type such as "Smear test" or "Vasectomy consultation" is a
 health detail, and an SMS is read on lock screens and shared phones), never the patient's
 name (it adds nothing and costs characters).
@@ -29,6 +30,9 @@ TEMPLATES = {
 }
 INVITATION = Template("$clinic: manage your appointments online. Choose a password by $expires: $link "
                       "Questions? Call $phone")
+#: A freed slot offered from the waitlist: the offer holds nothing, the first patient to claim it gets it.
+WAITLIST_OFFER = Template("Free: $when with $doctor, $clinic. First to claim by $expires gets it: $link "
+                          "or call $phone")
 #: What the length rule aims at, per encoding: one GSM-7 segment, or three UCS-2 ones.
 TARGET = {"GSM-7": 160, "UCS-2": 3 * 67}
 #: A name is never cut shorter than this (a cut name must still say whose it is).
@@ -44,6 +48,11 @@ def render_sms(payload: ReminderPayload) -> str:
         return _fit(lambda doctor, clinic_name: INVITATION.substitute(
             clinic=clinic_name, expires=sms.to_gsm7(payload.expires_text), link=payload.invitation_url, phone=phone),
             "", clinic)
+    if payload.event == "waitlist_offer":
+        when, expires = sms.to_gsm7(payload.short_time_text), sms.to_gsm7(payload.expires_text)
+        return _fit(lambda doctor, clinic_name: WAITLIST_OFFER.substitute(
+            when=when, doctor=doctor, clinic=clinic_name, expires=expires, link=payload.manage_url, phone=phone),
+            sms.to_gsm7(payload.doctor_name), clinic)
     template = TEMPLATES[payload.event]
     when = sms.to_gsm7(payload.short_time_text)
     return _fit(lambda doctor, clinic_name: template.substitute(

@@ -13,6 +13,7 @@ from models.outbox import (LocalReminder, NotificationDelivery, OutboxKind, Outb
                             ReminderDelivery)
 from models.users import (ContactPreference, Doctor, Invitation, PasswordResetToken, Patient, RecoveryCode,
                           RegistrationRequest, Role, User, UserSession)
+from models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus
 
 __all__ = [
     "Appointment",
@@ -37,5 +38,9 @@ __all__ = [
     "TimeOff",
     "User",
     "UserSession",
+    "OfferStatus",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistStatus",
     "WeeklyHours",
 ]

@@ -50,6 +50,12 @@ class OutboxKind(str, enum.Enum):
     #: the address has an account (reminders/account_mail.py).
     SEND_PASSWORD_RESET = "send_password_reset"
     SEND_REGISTRATION_EMAIL = "send_registration_email"
+    #: The waitlist (carebook/waitlist/): a booking or availability change freed time of a doctor, so the
+    #: relay offers it to waiting patients after the commit; a hold-free window ended, so it offers the
+    #: slot to the next ones (a row due at that time); an offer's email.
+    WAITLIST_SLOT_FREED = "waitlist_slot_freed"
+    WAITLIST_NEXT_ROUND = "waitlist_next_round"
+    SEND_WAITLIST_OFFER = "send_waitlist_offer"
 
     @property
     def topic(self) -> OutboxTopic:

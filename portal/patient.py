@@ -15,6 +15,7 @@ from carebook.booking import BookingError
 from carebook.clock import utcnow
 from carebook.extensions import db
 from carebook.services import booking_service
+from carebook.waitlist import queries as waitlist_queries
 from models import Appointment, AppointmentStatus, AppointmentType, Audience, Doctor, DoctorAppointmentType, Role
 from portal.forms import BookingForm, ConfirmForm
 
@@ -166,12 +167,8 @@ def doctors():
 @bp.route("/doctors/<int:doctor_id>")
 @allow(Role.PATIENT)
 def doctor(doctor_id: int):
-    doctor = _bookable_doctor(doctor_id)
-    offers, chosen = _type_choice(doctor, request.args.get("type_id"))
-    picker = slot_picker(doctor, request.args.get("day"), "patient.doctor", doctor_id=doctor.id,
-                         appointment_type_id=chosen.appointment_type_id if chosen else None)
-    return render_template("patient/book.html", form=BookingForm(), offers=offers, chosen_offer=chosen,
-                           type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker)
+    return booking_page(_bookable_doctor(doctor_id), BookingForm(), request.args.get("day"),
+                        request.args.get("type_id"))
 
 
 @bp.route("/doctors/<int:doctor_id>/book", methods=["POST"])
@@ -189,8 +186,18 @@ def book(doctor_id: int):
         flash("Your appointment is booked.", "success")
         return redirect(url_for("patient.appointment", appointment_id=appointment.id, booked=1))
     # Fresh slots, same doctor, type and day: whatever changed is visible at once.
-    offers, chosen = _type_choice(doctor, request.form.get("type_id"))
-    picker = slot_picker(doctor, request.form.get("day"), "patient.doctor", form.start_at.data, doctor_id=doctor.id,
+    return booking_page(doctor, form, request.form.get("day"), request.form.get("type_id"), status)
+
+
+def booking_page(doctor: Doctor, form: BookingForm, requested_day: str | None, requested_type: str | None,
+                 status: int = 200):
+    """The doctor's booking page: their types, the chosen type's free times on the chosen day, the form.
+
+    Also the page after a booking conflict (here and for a waitlist claim that lost): the same
+    doctor, type and day, with fresh times.
+    """
+    offers, chosen = _type_choice(doctor, requested_type)
+    picker = slot_picker(doctor, requested_day, "patient.doctor", form.start_at.data, doctor_id=doctor.id,
                          appointment_type_id=chosen.appointment_type_id if chosen else None)
     return render_template("patient/book.html", form=form, offers=offers, chosen_offer=chosen,
                            type_endpoint="patient.doctor", type_args={"doctor_id": doctor.id}, **picker), status
@@ -244,7 +251,9 @@ def appointments():
     upcoming = [a for a in rows if a.status is AppointmentStatus.BOOKED and a.end_at > now]
     past = sorted((a for a in rows if a not in upcoming), key=lambda a: a.start_at, reverse=True)
     return render_template("patient/appointments.html", upcoming=upcoming, past=past,
-                           service=booking_service(), now=now)
+                           service=booking_service(), now=now,
+                           waitlist_entries=waitlist_queries.patient_entries(db.session, patient.id),
+                           waitlist_who=waitlist_queries.who, waitlist_describe=waitlist_queries.describe)
 
 
 @bp.route("/appointments/<int:appointment_id>")
@@ -303,8 +312,13 @@ def reschedule(appointment_id: int):
         if moved is not None:
             flash("Your appointment has been moved.", "success")
             return redirect(url_for("patient.appointment", appointment_id=appointment.id))
+    return reschedule_page(appointment, form, request.values.get("day"), request.values.get("type_id"), status)
+
+
+def reschedule_page(appointment: Appointment, form: BookingForm, requested_day: str | None,
+                    requested: str | None, status: int = 200):
+    """The move page: the kept type's free times (or another type's, if the patient picked one)."""
     doctor, kept = appointment.doctor, appointment.appointment_type
-    requested = request.values.get("type_id")
     offers, chosen = _type_choice(doctor, requested, keep=kept)
     moving = None
     if chosen is not None and chosen.appointment_type_id != kept.id and requested == str(chosen.appointment_type_id):
@@ -314,7 +328,7 @@ def reschedule(appointment_id: int):
         # not offered online (booked at the desk), retired or withdrawn from the doctor (its own length).
         chosen = next((offer for offer in offers if offer.appointment_type_id == kept.id), None)
         slot_type_id, moving = None, appointment
-    picker = slot_picker(doctor, request.values.get("day"), "patient.reschedule", form.start_at.data,
+    picker = slot_picker(doctor, requested_day, "patient.reschedule", form.start_at.data,
                          appointment_type_id=slot_type_id, moving=moving, appointment_id=appointment.id)
     return render_template("patient/reschedule.html", form=form, appointment=appointment, offers=offers,
                            chosen_offer=chosen, type_endpoint="patient.reschedule",

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask
 
 from carebook.config import ClinicSettings
-from carebook.timefmt import format_datetime
+from carebook.timefmt import format_datetime, format_time
 from lambda_handler.payload import VERSION
 from models import Appointment, OutboxKind, OutboxMessage
 from reminders.planning import local_time_text, manage_url, short_time_text
@@ -34,7 +34,11 @@ EVENTS = {
 
 
 def is_sms_row(row: OutboxMessage) -> bool:
-    return (row.payload or {}).get(CHANNEL_KEY) == "sms"
+    return is_sms_payload(row.payload or {})
+
+
+def is_sms_payload(payload: dict[str, Any]) -> bool:
+    return payload.get(CHANNEL_KEY) == "sms"
 
 
 def snapshot(app: Flask, kind: OutboxKind, appointment: Appointment) -> dict[str, Any]:
@@ -84,6 +88,36 @@ def invitation_message(app: Flask, *, invitation_id: int, phone: str, url: str, 
         "invitation_url": url,
         "expires_at": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "expires_text": format_datetime(expires_at, clinic.timezone, zoned=True),
+    }
+
+
+def waitlist_offer_id(offer_id: int) -> str:
+    """The message id of a waitlist offer, on every channel: its delivery records are found by it."""
+    return f"waitlist-offer-{int(offer_id)}"
+
+
+def waitlist_offer_message(app: Flask, data: dict[str, Any], claim_url: str) -> dict[str, Any]:
+    """A freed slot offered by SMS (reminders/waitlist_mail.py), from its outbox row's snapshot.
+
+    Raises KeyError/TypeError/ValueError for a snapshot that is not one (the caller's InvalidSnapshot).
+    """
+    clinic: ClinicSettings = app.config["CLINIC"]
+    start_at, expires_at = datetime.fromisoformat(data["start_at"]), datetime.fromisoformat(data["expires_at"])
+    return {
+        "version": VERSION,
+        "kind": "notice",
+        "event": "waitlist_offer",
+        "notice_id": waitlist_offer_id(data["offer_id"]),
+        "channels": ["sms"],
+        "timezone": clinic.timezone.key,
+        "patient": {"phone": data["phone"]},
+        "doctor_name": data["doctor_name"],
+        "clinic": {"name": clinic.name, "phone": clinic.phone},
+        "short_time_text": short_time_text(start_at, clinic.timezone),
+        "claim_url": claim_url,
+        "expires_at": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Within the hold-free window (minutes): the time of day is enough, with its zone label.
+        "expires_text": format_time(expires_at, clinic.timezone, zoned=True),
     }
 
 

@@ -17,7 +17,9 @@ One pass (:func:`relay_once`):
    after an exponential backoff with jitter, and ``last_error`` (error class and
    service code only, never personal data). After ``MAX_ATTEMPTS``, or at once for an
    error that no retry can fix, the row is ``dead`` and `flask reminders status` shows it.
-4. Delete the registration requests nobody confirmed (carebook/registration.py).
+   Waitlist rows (reminders/waitlist_mail.py) offer freed slots to waiting patients, and send the offers.
+4. Delete the registration requests nobody confirmed (carebook/registration.py), and end the waitlist
+   entries whose date range has passed.
 5. With the local backend, fire due local reminders through the Lambda handler; with the
    AWS backend, drain the delivery receipts queue into ``notification_deliveries``.
 
@@ -42,12 +44,13 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from carebook import registration
+from carebook.waitlist import entries as waitlist_entries
 from carebook.clock import utcnow
 from carebook.extensions import db
 from messaging.errors import describe_error
 from models import Appointment, OutboxMessage, OutboxStatus
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD
-from reminders import account_mail, deliveries, emails, notices
+from reminders import account_mail, deliveries, emails, notices, waitlist_mail
 from reminders.backends import local
 from reminders.planning import desired_reminder, schedule_name
 from reminders.retry import backoff
@@ -124,6 +127,8 @@ def act(app: Flask, row: OutboxMessage) -> str:
         return state.backend.put_reminder(reminder)
     if row.kind in account_mail.KINDS:
         return account_mail.deliver(app, db.session, row)
+    if row.kind in waitlist_mail.KINDS:
+        return waitlist_mail.deliver(app, db.session, row)
     if notices.is_sms_row(row):
         return state.backend.send_notice(notices.message(row))
     message = emails.render(app, row.kind, row.payload, state.settings.email_sender)
@@ -153,6 +158,8 @@ def relay_once(app: Flask, batch_size: int = 20, max_rounds: int = 50) -> RelayR
 
     # Registrations nobody confirmed: their names, birth dates and phone numbers are not kept.
     registration.prune(session)
+    # Waitlist entries whose date range has passed end (carebook/waitlist/entries.py).
+    waitlist_entries.expire_passed(session, app.config["CLINIC"].timezone)
     session.commit()
 
     state = get_state(app)

@@ -26,6 +26,7 @@ from carebook.availability.store import CalendarStore
 from carebook.booking import BookingService
 from carebook.clock import utcnow
 from carebook.config import BookingPolicy
+from carebook.waitlist import freed as waitlist_freed
 from models import Appointment, AppointmentStatus, DateOverride, Doctor, TimeOff, WeeklyHours
 
 CANCELLATION_REASON_LENGTH = 500
@@ -110,6 +111,8 @@ class AvailabilityService:
         affected = self.affected_appointments(change)
         self._require_confirmation(affected, confirm_affected, shown_ids)
         details = change.write(doctor, self.calendar)
+        # Time it opens is offered to waiting patients after the commit (carebook/waitlist/freed.py).
+        waitlist_freed.record_availability_change(self.session, change, details, self.timezone, self.policy)
         for appointment in affected:
             self.booking.flag_for_attention(actor, appointment, why="availability_changed", change=change.action)
         self._record(actor, change, doctor, details, flagged_appointment_ids=[a.id for a in affected])
@@ -129,6 +132,7 @@ class AvailabilityService:
         for appointment in affected:
             self.booking.cancel(actor, appointment, reason=reason, enforce_cutoff=False)
         details = change.write(doctor, self.calendar)
+        waitlist_freed.record_availability_change(self.session, change, details, self.timezone, self.policy)
         self._record(actor, change, doctor, details, cancelled_appointment_ids=[a.id for a in affected])
         return Applied(change, cancelled=affected)
 

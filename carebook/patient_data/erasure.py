@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from carebook import audit
 from carebook.booking import BookingService
+from carebook.waitlist import entries as waitlist_entries
 from carebook.clock import utcnow
 from models import (Appointment, AppointmentStatus, AuditEntry, IdempotencyRecord, LocalReminder, OutboxMessage,
                     OutboxStatus, PasswordResetToken, Patient, RecoveryCode, UserSession)
@@ -103,6 +104,8 @@ def erase_patient(session: Session, service: BookingService, actor: audit.Actor,
         # Staff cancel on the patient's behalf, past the online cut-off; the email goes before the address does.
         service.cancel(actor, appointment, enforce_cutoff=False)
         cancelled += 1
+    # Their waitlist entries end with them (and their open offers): nobody is offered anything for them.
+    waitlist_entries.withdraw_all(session, patient.id)
     session.flush()
     appointment_ids = list(session.scalars(select(Appointment.id).where(Appointment.patient_id == patient.id)))
 

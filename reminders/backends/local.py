@@ -84,8 +84,9 @@ class LocalBackend:
         event = {"Records": [_record(str(uuid.uuid4()), json.dumps(message, sort_keys=True, separators=(",", ":")),
                                      1, str(int(utcnow().timestamp() * 1000)))]}
         response = handler(event, None, services=replace(services, receipts=sink))
-        # An invitation belongs to no appointment: the audit log records it (carebook/invitations.py).
-        deliveries.record_receipts(self.session, [receipt for receipt in sink.receipts if receipt.appointment_id])
+        # As the AWS backend's receipts drain does: every receipt, those of messages that belong to no
+        # appointment too (an invitation, a waitlist offer: found by their message id).
+        deliveries.record_receipts(self.session, sink.receipts)
         if response.get("batchItemFailures"):
             raise NoticeFailed("the reminder handler reported the SMS notice as failed")
         return "sent by SMS"

@@ -59,6 +59,25 @@ def _type(name: str) -> AppointmentType:
     return db.session.scalars(select(AppointmentType).where(AppointmentType.name == name)).one()
 
 
+def _waitlist(doctor, patient):
+    """The patient waits for the doctor on Thursday and has an open offer of Thursday 10:00."""
+    from datetime import date
+
+    from flask import current_app
+
+    from carebook import waitlist
+    from carebook.waitlist import entries
+
+    thursday = date(2026, 6, 4)
+    entry = entries.join(db.session, audit.Actor(patient.user, "portal"), patient,
+                         entries.Wish(earliest_date=thursday, latest_date=thursday, doctor=doctor),
+                         current_app.config["CLINIC"].timezone)
+    start = datetime(2026, 6, 4, 9, 0, tzinfo=timezone.utc)
+    [offer] = waitlist.offering().offer_freed(doctor.id, start, start + timedelta(minutes=30))
+    db.session.commit()
+    return entry, offer
+
+
 @size
 def test_signed_out_pages(app, live_server, new_page, size):
     checks = PageChecks(size, touch_targets=True)
@@ -143,6 +162,21 @@ def test_patient_pages(app, live_server, new_page, size):
     page.get_by_label("Code from the app").fill("123456")
     page.get_by_role("button", name="Turn on two-factor authentication").click()
     checks.check(page, "enable-two-factor-with-errors")
+    entry, offer = _waitlist(doctor, patient)
+    _go(page, f"{live_server}/appointments")
+    checks.check(page, "appointments-with-waitlist")
+    _go(page, f"{live_server}/waitlist/join/{doctor.id}")
+    checks.check(page, "waitlist-join")
+    page.get_by_label("Monday").uncheck()
+    for day in ("Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        page.get_by_label(day).uncheck()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    checks.check(page, "waitlist-join-with-errors")
+    _go(page, f"{live_server}/appointments/{upcoming.id}/earlier")
+    checks.check(page, "waitlist-earlier")
+    _go(page, f"{live_server}/waitlist/offers/{offer.id}")
+    checks.check(page, "waitlist-offer")
     _go(page, f"{live_server}/admin/", status=403)
     checks.check(page, "error-403")
     booking_service().cancel(audit.Actor(patient.user, "portal"), upcoming)
@@ -190,6 +224,7 @@ def test_doctor_pages(app, live_server, new_page, size):
 def test_staff_console_pages(app, live_server, new_page, size):
     doctor, patient, upcoming, _ = _clinic()
     staff = make_staff(name="Fran Frontdesk")
+    entry, _ = _waitlist(doctor, patient)
     phone_only = make_phone_patient(name="Olive Older")
     phone_only.phone, phone_only.phone_needs_check = "ring the ward", True  # an old number kept as typed
     # The appointment's page lists the messages sent about it (issue 13: delivery records).
@@ -221,7 +256,10 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        (f"/admin/appointment-types/{_type('Vaccination').id}/retire/", "type-retire-confirm"),
                        (f"/admin/appointments/book/?patient_id={patient.id}&doctor_id={doctor.id}"
                         f"&type_id={_type('Vaccination').id}&day=2026-06-02", "book-a-type"),
-                       (f"/doctor/{doctor.id}/types", "doctor-types")):
+                       (f"/doctor/{doctor.id}/types", "doctor-types"),
+                       ("/admin/waitlist/", "waitlist"), (f"/admin/waitlist/?doctor_id={doctor.id}", "waitlist-doctor"),
+                       (f"/admin/waitlist/add?doctor_id={doctor.id}", "waitlist-add"),
+                       (f"/admin/waitlist/offer?entry_id={entry.id}", "waitlist-offer")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
     _go(page, f"{live_server}/admin/appointment-types/new/")

@@ -66,3 +66,17 @@ def test_the_type_of_appointment_is_optional_and_read_when_present():
 def test_a_bad_type_of_appointment_is_refused(bad):
     with pytest.raises(InvalidPayload, match="appointment_type"):
         parse(json.dumps(payload(appointment_type=bad)))
+
+
+@pytest.mark.parametrize("changes, problem", [
+    ({"claim_url": "javascript:alert(1)"}, "claim_url is not an http(s) URL"),
+    ({"patient": {"phone": "07700 900123"}}, "patient.phone is not an E.164 number"),
+    ({"expires_at": "soon"}, "expires_at is not an ISO 8601"),
+    ({"expires_text": ""}, "expires_text is missing"),
+    ({"channels": ["email", "sms"]}, "a notice goes by SMS only"),
+])
+def test_a_malformed_waitlist_offer_is_refused_with_the_field_named(changes, problem):
+    from tests.lambda_handler.test_sms_text import offer_message
+
+    with pytest.raises(InvalidPayload, match=re.escape(problem)):
+        parse(json.dumps(offer_message(**changes)))

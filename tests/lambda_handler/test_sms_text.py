@@ -88,3 +88,33 @@ def test_the_invitation_text_has_the_link_and_the_expiry():
             "expires_at": "2026-06-08T09:00:00Z", "expires_text": "Mon 8 Jun, 10:00 BST"}
     text = render_sms(validate(data))
     assert data["invitation_url"] in text and "Mon 8 Jun, 10:00 BST" in text and sms.segments(text) <= 2
+
+
+def offer_message(**changes) -> dict:
+    data = {"version": 1, "kind": "notice", "event": "waitlist_offer", "notice_id": "waitlist-offer-9",
+            "channels": ["sms"], "timezone": "Europe/London", "patient": {"phone": "+447700900123"},
+            "doctor_name": "Dr Dana Doctor", "clinic": {"name": "Test Clinic", "phone": "01234 567890"},
+            "short_time_text": "Tue 22 Dec, 10:30 GMT", "claim_url": "https://clinic.example/o/9",
+            "expires_at": "2026-12-22T09:00:00Z", "expires_text": "09:00 GMT"}
+    return {**data, **changes}
+
+
+def test_the_waitlist_offer_text_says_when_who_where_until_when_and_the_claim_link():
+    text = render_sms(validate(offer_message()))
+    for part in ("Tue 22 Dec, 10:30 GMT", "Dr Dana Doctor", "Test Clinic", "by 09:00 GMT",
+                 "https://clinic.example/o/9", "01234 567890"):
+        assert part in text
+    assert sms.fits_one_segment(text) and sms.encoding(text) == "GSM-7"
+
+
+def test_the_waitlist_offer_text_with_very_long_names_stays_in_one_gsm7_segment():
+    long_claim = "https://book.riverside-clinic.example/o/123456"
+    text = render_sms(validate(offer_message(doctor_name=LONG_DOCTOR, claim_url=long_claim, clinic={
+        "name": LONG_CLINIC, "phone": "+44 1234 567890"})))
+    assert sms.encoding(text) == "GSM-7" and sms.length(text) <= 160, (sms.length(text), text)
+    for part in ("Tue 22 Dec, 10:30 GMT", "09:00 GMT", long_claim, "+44 1234 567890", "Dr "):
+        assert part in text
+
+
+def test_a_waitlist_offer_after_its_hold_is_stale_like_a_reminder_after_its_appointment():
+    assert validate(offer_message()).start_at.isoformat() == "2026-12-22T09:00:00+00:00"

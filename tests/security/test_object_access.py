@@ -9,7 +9,7 @@ classified below fails the first test until it is.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from carebook import access, audit
 from carebook.extensions import db
 from carebook.services import booking_service
-from models import Appointment, DateOverride, Role, TimeOff, WeeklyHours
+from models import Appointment, DateOverride, Role, TimeOff, WaitlistEntry, WaitlistOffer, WeeklyHours
 from tests.factories import add_time_off, make_doctor, make_patient, make_staff
 
 #: Path arguments that name an object, and the someone-else's object each role gets.
@@ -26,6 +26,8 @@ FOREIGN = {
     # Patients may see every active doctor: their foreign doctor is one that is not bookable.
     "doctor_id": {Role.PATIENT: "inactive_doctor", Role.DOCTOR: "other_doctor"},
     "time_off_id": {Role.DOCTOR: "other_time_off"},
+    "entry_id": {Role.PATIENT: "other_entry"},
+    "offer_id": {Role.PATIENT: "other_offer"},
 }
 #: Path arguments that are not objects: they are read inside the doctor named by the route.
 SCOPED = {"valid_from": "2026-06-15", "on_date": "2026-06-15", "type_id": "1"}
@@ -76,6 +78,8 @@ class World:
         self.other_appointment_row = service.book(audit.Actor(self.other_patient.user, "portal"),
                                                   doctor=self.other_doctor_row, patient=self.other_patient,
                                                   start_at=TUESDAY_10, reason="Secret other reason")
+        self.other_entry_row, self.other_offer_row = _waitlist_entry_with_offer(self.other_patient,
+                                                                                self.other_doctor_row)
         self.other_time_off_row = add_time_off(self.other_doctor_row, datetime(2026, 6, 20, tzinfo=timezone.utc),
                                                datetime(2026, 6, 21, tzinfo=timezone.utc))
         db.session.commit()
@@ -83,6 +87,8 @@ class World:
         self.other_doctor = self.other_doctor_row.id
         self.inactive_doctor = self.inactive_doctor_row.id
         self.other_time_off = self.other_time_off_row.id
+        self.other_entry = self.other_entry_row.id
+        self.other_offer = self.other_offer_row.id
 
     def snapshot(self):
         """Everything of the other doctor and patient a refused request might have changed."""
@@ -99,7 +105,27 @@ class World:
             "time_off": db.session.scalar(select(func.count()).select_from(TimeOff)
                                           .where(TimeOff.doctor_id == doctor_id)),
             "length": (self.other_doctor_row.appointment_minutes, self.other_doctor_row.buffer_minutes),
+            "waitlist": (db.session.get(WaitlistEntry, self.other_entry).status,
+                         db.session.get(WaitlistOffer, self.other_offer).status),
         }
+
+
+def _waitlist_entry_with_offer(patient, doctor):
+    """The other patient waits for their doctor and has an open offer of Wednesday 11:00."""
+    from carebook import waitlist
+    from carebook.waitlist import entries
+
+    entry = entries.join(db.session, audit.Actor(patient.user, "portal"), patient,
+                         entries.Wish(earliest_date=WEDNESDAY_11.date(), latest_date=WEDNESDAY_11.date(),
+                                      doctor=doctor), doctor_timezone())
+    [offer] = waitlist.offering().offer_freed(doctor.id, WEDNESDAY_11, WEDNESDAY_11 + timedelta(minutes=30))
+    return entry, offer
+
+
+def doctor_timezone():
+    from flask import current_app
+
+    return current_app.config["CLINIC"].timezone
 
 
 def _url(rule, world: World, role: Role) -> str | None:

@@ -1,0 +1,76 @@
+"""How an offer reaches the patient: the channel choice (one function) and the outbox rows it leads to.
+
+:func:`offer_channels` is the one place that decides which channels an offer goes out on, from
+the patient's contact choice (email, SMS or both; patients without an email address are SMS
+only). Each channel gets its own outbox row (``send_waitlist_offer``), sent by the relay after
+the commit: the email like every other email (a snapshot with the patient's first name and
+address, the doctor, the time and the offer's id; never the type or reason, nothing about
+health), the SMS through the reminder function like every other SMS (reminders/notices.py).
+A patient with no channel at all is recorded (``notification.skipped``); staff see "call them".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from carebook import audit
+from models import ContactPreference, OutboxKind, OutboxMessage, Patient
+from models.waitlist import WaitlistOffer
+
+EMAIL, SMS = "email", "sms"
+_INSERT = insert(OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an offer is for, as plain values (the offering pass reads them with the entries, in one query)."""
+
+    patient_id: int
+    full_name: str
+    email: str | None
+    phone: str | None
+    contact_preference: ContactPreference
+
+    @classmethod
+    def of(cls, patient: Patient) -> Recipient:
+        return cls(patient.id, patient.user.full_name, patient.user.email, patient.phone, patient.contact_preference)
+
+    @property
+    def first_name(self) -> str:
+        return self.full_name.split()[0] if self.full_name.strip() else self.full_name
+
+
+def offer_channels(recipient: Recipient) -> tuple[str, ...]:
+    """The channels an offer to ``recipient`` goes out on, in the order they are tried: the one place that decides."""
+    preference = ContactPreference(recipient.contact_preference)
+    channels = []
+    if preference.by_email and recipient.email:
+        channels.append(EMAIL)
+    if preference.by_sms and recipient.phone:
+        channels.append(SMS)
+    return tuple(channels)
+
+
+def queue_offer(session: Session, offer: WaitlistOffer, recipient: Recipient, doctor_name: str,
+                now: datetime) -> None:
+    """Write what delivers ``offer`` (flushed, with its id) on each of the patient's channels, in this transaction.
+
+    One ``send_waitlist_offer`` row per channel: the email's snapshot has the address, the SMS's
+    the mobile number (``channel: sms``; the relay hands it to the reminder function like any SMS).
+    """
+    channels = offer_channels(recipient)
+    offer.channels = "+".join(channels)
+    common = {"offer_id": offer.id, "first_name": recipient.first_name, "doctor_name": doctor_name,
+              "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat()}
+    rows = [{**common, "email": recipient.email} if channel == EMAIL else {**common, "channel": SMS, "phone": recipient.phone}
+            for channel in channels]
+    if rows:
+        session.execute(_INSERT, [{"kind": OutboxKind.SEND_WAITLIST_OFFER, "topic": OutboxKind.SEND_WAITLIST_OFFER.topic,
+                                   "appointment_id": None, "payload": payload, "next_attempt_at": now,
+                                   "created_at": now} for payload in rows])
+    else:
+        audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
+                        {"channel": "none", "kind": "waitlist_offer", "reason": "no_channel"})
