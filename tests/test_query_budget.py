@@ -31,8 +31,9 @@ SLOTS_API_BUDGET = 3
 DOCTOR_LIST_BUDGET = 4
 # With a type_id: the doctor and the type are checked (404 / 422 on type_id), then the type's terms and stamp.
 MIXED_SLOTS_API_BUDGET = 5
-# POST /api/appointments: 10 for the doctor's default type, one more for a named type's terms.
-BOOKING_API_BUDGET = 11
+# POST /api/appointments: 11 for the doctor's default type (the waitlist's open offers of the time
+# included), one more for a named type's terms.
+BOOKING_API_BUDGET = 12
 
 
 @pytest.fixture
