@@ -167,7 +167,12 @@ def offer(offer_id: int):
 @bp.route("/o/<int:offer_id>")
 @allow(Role.PATIENT)
 def short_offer(offer_id: int):
-    """The offer's short link, for the SMS (one segment holds little): on to the offer's page."""
+    """The offer's short link, for the SMS (one segment holds little): on to the offer's page.
+
+    Someone else's offer (or none) is a 404 here already, like on every route: a redirect would
+    tell a guesser which offer ids exist.
+    """
+    _own(WaitlistOffer, offer_id)
     return redirect(url_for(".offer", offer_id=offer_id))
 
 
