@@ -6,7 +6,7 @@ an offer made by hand is emailed by the relay after the commit, as any other.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -120,7 +120,14 @@ class WaitlistView(StaffOnlyMixin, BaseView):
     @expose("/offer", methods=["GET", "POST"])
     def offer(self):
         entry = self._entry(request.values.get("entry_id"))
-        doctor = self._doctor(request.values.get("doctor_id") or entry.doctor_id)
+        doctors = self._doctors_for(entry)
+        doctor = self._chosen_doctor(entry, doctors, request.values.get("doctor_id"))
+        form = OfferForm()
+        if doctor is None:
+            # An entry for "any doctor of a specialty" and no doctor chosen yet: staff choose one first.
+            status = 400 if request.method == "POST" else 200
+            return self.render("admin/waitlist/offer.html", form=form, entry=entry, doctor=None, doctors=doctors,
+                               describe=queries.describe, who=queries.who), status
         service = booking_service()
         first, last = service.bookable_days()
         first, last = max(first, entry.earliest_date), min(last, entry.latest_date, first + timedelta(days=OFFER_DAYS))
@@ -128,12 +135,9 @@ class WaitlistView(StaffOnlyMixin, BaseView):
         free = service.doctor_free_slots(doctor.id, first, last,
                                          None if type_id in (None, doctor.default_appointment_type_id) else type_id) \
             if first <= last else []
-        form = OfferForm()
         form.start_at.choices = [SelectChoice(slot.start_at.isoformat(), slot.start_at) for slot in free or []]
         status = 200
         if form.validate_on_submit():
-            from datetime import datetime
-
             try:
                 made = waitlist.offering().offer_by_hand(actor(), entry, doctor, datetime.fromisoformat(form.start_at.data))
             except WaitlistError as error:
@@ -146,10 +150,30 @@ class WaitlistView(StaffOnlyMixin, BaseView):
                 return redirect(url_for(".index", doctor_id=doctor.id))
         elif request.method == "POST":
             status = 400
-        doctors = [doctor] if entry.doctor_id is not None else db.session.scalars(
-            select(Doctor).where(Doctor.is_active, Doctor.specialty == entry.specialty)).all()
         return self.render("admin/waitlist/offer.html", form=form, entry=entry, doctor=doctor, doctors=doctors,
                            describe=queries.describe, who=queries.who), status
+
+    @staticmethod
+    def _doctors_for(entry: WaitlistEntry) -> list[Doctor]:
+        """The doctors whose time may be offered to ``entry``: its doctor, or the active ones of its specialty."""
+        if entry.doctor_id is not None:
+            return [entry.doctor]
+        return list(db.session.scalars(select(Doctor).join(Doctor.user).where(
+            Doctor.is_active, Doctor.specialty == entry.specialty).order_by(User.full_name, Doctor.id)))
+
+    @staticmethod
+    def _chosen_doctor(entry: WaitlistEntry, doctors: list[Doctor], value) -> Doctor | None:
+        """The doctor asked for (404 if the entry does not wait for them); None: a specialty entry, none chosen yet."""
+        if entry.doctor_id is not None:
+            if parse_id(value) not in (None, entry.doctor_id):
+                abort(404)
+            return entry.doctor
+        if not parse_id(value):
+            return doctors[0] if len(doctors) == 1 else None
+        doctor = next((d for d in doctors if d.id == parse_id(value)), None)
+        if doctor is None:
+            abort(404)
+        return doctor
 
     @expose("/leave", methods=["POST"])
     def leave(self):

@@ -169,7 +169,9 @@ def offer(offer_id: int):
 def short_offer(offer_id: int):
     """The offer's short link, for the SMS (one segment holds little): on to the offer's page.
 
-    Someone else's offer (or none) is 404 here already, as on every route of an object."""
+    Someone else's offer (or none) is a 404 here already, like on every route: a redirect would
+    tell a guesser which offer ids exist.
+    """
     _own(WaitlistOffer, offer_id)
     return redirect(url_for(".offer", offer_id=offer_id))
 

@@ -385,3 +385,62 @@ def test_booking_costs_the_same_on_a_quiet_or_a_busy_calendar_of_mixed_types(app
     book_mixed(doctor, kinds, others, days=10)
     busy = statements_of_booking(WEEKDAYS[5])
     assert quiet == busy <= BOOKING_API_BUDGET
+
+
+# -- the patient's copy of their data ---------------------------------------------------------------
+
+
+def add_waitlist(doctors, patient, staff) -> None:
+    """Entries of ``patient`` for each doctor and for any doctor of a specialty (some by staff, some ended),
+    one offer to each, and the delivery records of those offers by email and SMS."""
+    from carebook.waitlist import entries as waitlist_entries
+    from models import NotificationDelivery
+    from models.waitlist import OfferStatus, WaitlistOffer, WaitlistStatus
+    from reminders import deliveries
+
+    tz = LONDON
+    made = []
+    for n, doctor in enumerate(doctors):
+        actor = audit.Actor(patient.user if n % 2 == 0 else staff, "portal" if n % 2 == 0 else "admin")
+        wish = waitlist_entries.Wish(earliest_date=WEEKDAYS[n], latest_date=WEEKDAYS[n + 1],
+                                     doctor=doctor if n % 3 else None, specialty=None if n % 3 else doctor.specialty)
+        made.append((waitlist_entries.join(db.session, actor, patient, wish, tz), doctor, n))
+    db.session.flush()
+    for entry, doctor, n in made:
+        start = local(WEEKDAYS[n], 15)
+        offer = WaitlistOffer(entry_id=entry.id, doctor_id=doctor.id,
+                              appointment_type_id=doctor.default_appointment_type_id, start_at=start,
+                              end_at=start + timedelta(minutes=30), expires_at=start - timedelta(hours=3),
+                              status=OfferStatus.EXPIRED if n % 2 else OfferStatus.PENDING, channels="email+sms",
+                              offered_by_id=staff.id if n % 2 else None)
+        db.session.add(offer)
+        db.session.flush()
+        for channel in ("email", "sms"):
+            deliveries.record(db.session, appointment_id=None, message_id=f"waitlist-offer-{offer.id}",
+                              event="waitlist_offer", channel=channel, outcome="sent")
+        if n % 2:
+            waitlist_entries.end(db.session, entry, WaitlistStatus.WITHDRAWN)
+    assert db.session.query(NotificationDelivery).count() >= 2 * len(doctors)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("url", ["/account/data", "/account/data.json"])
+def test_the_copy_of_a_patients_data_costs_the_same_however_much_they_have(app, client, count_statements,
+                                                                            patient, url):
+    doctors = [make_doctor(name=f"Dr Data {n}", specialty=f"Specialty {n % 2}") for n in range(5)]
+    staff = make_staff(name="Desk Person")
+    db.session.commit()
+    service = booking_service()
+    service.book(audit.Actor(patient.user, "portal"), doctor=doctors[0], patient=patient,
+                 start_at=local(WEEKDAYS[0], 10))
+    db.session.commit()
+    sign_in(client, patient.user)
+    one = statements_for(count_statements, lambda: client.get(url))
+
+    for day, doctor in zip(WEEKDAYS[1:], doctors[1:]):
+        service.book(audit.Actor(staff, "admin"), doctor=doctor, patient=patient, start_at=local(day, 11))
+        add_history(doctor, patient, count=2)
+    db.session.commit()
+    add_waitlist(doctors, patient, staff)
+    many = statements_for(count_statements, lambda: client.get(url))
+    assert one == many

@@ -99,6 +99,27 @@ class AvailabilityService:
         fits_after = Fit(change.proposed(current, self.calendar), self.timezone)
         return [a for a in booked if fits_now(a) and not fits_after(a)]
 
+    def stranded_offers(self, change: Change) -> list[int]:
+        """Open waitlist offers of the doctor's time that fit it now but would lie outside it after ``change``.
+
+        The same test as :meth:`affected_appointments`, on the offers: every change that removes
+        bookable time (fewer weekly hours, a one-off change that shortens or closes a day, time
+        off) strands the offers made of that time, and the caller withdraws them in the change's
+        own transaction, so nobody is left holding a link to a time that can no longer be booked.
+        """
+        if not change.can_affect_appointments:
+            return []
+        offers = waitlist_freed.open_offers(self.session, change.doctor_id, utcnow())
+        if not offers:
+            return []
+        doctor = self._doctor(change.doctor_id)
+        first_day = self.booking.local_day(min(o.start_at for o in offers)) - timedelta(days=1)
+        last_day = self.booking.local_day(max(o.end_at for o in offers)) + timedelta(days=1)
+        current = self.booking.availabilities([doctor], first_day, last_day)[doctor.id]
+        fits_now = Fit(current, self.timezone)
+        fits_after = Fit(change.proposed(current, self.calendar), self.timezone)
+        return [o.id for o in offers if fits_now(o) and not fits_after(o)]
+
     def apply(self, change: Change, actor: audit.Actor, *, confirm_affected: bool = False,
               shown_ids: Collection[int] | None = None) -> Applied:
         """Validate and apply ``change``; flag the appointments it affects (never cancel them).
@@ -110,7 +131,9 @@ class AvailabilityService:
         doctor = self._lock_doctor(change.doctor_id)
         affected = self.affected_appointments(change)
         self._require_confirmation(affected, confirm_affected, shown_ids)
+        stranded = self.stranded_offers(change)
         details = change.write(doctor, self.calendar)
+        waitlist_freed.withdraw_offers(self.session, stranded, reason=change.action)
         # Time it opens is offered to waiting patients after the commit (carebook/waitlist/freed.py).
         waitlist_freed.record_availability_change(self.session, change, details, self.timezone, self.policy)
         for appointment in affected:
@@ -129,9 +152,11 @@ class AvailabilityService:
             raise InvalidChange([Problem("reason", "Give a reason for cancelling.")])
         if len(reason) > CANCELLATION_REASON_LENGTH:
             raise InvalidChange([Problem("reason", f"Keep the reason under {CANCELLATION_REASON_LENGTH} characters.")])
+        stranded = self.stranded_offers(change)
         for appointment in affected:
             self.booking.cancel(actor, appointment, reason=reason, enforce_cutoff=False)
         details = change.write(doctor, self.calendar)
+        waitlist_freed.withdraw_offers(self.session, stranded, reason=change.action)
         waitlist_freed.record_availability_change(self.session, change, details, self.timezone, self.policy)
         self._record(actor, change, doctor, details, cancelled_appointment_ids=[a.id for a in affected])
         return Applied(change, cancelled=affected)

@@ -12,7 +12,12 @@ What :func:`erase_patient` does, in the caller's transaction (the edge commits o
    key or recovery codes, sign-in off, date of birth and phone gone; every sign-in
    session, reset link and stored API answer deleted; the reasons typed for each
    appointment and any cancellation note emptied; the addresses and personal details of
-   sent emails emptied from the outbox; parked (failed) local reminders deleted.
+   sent emails emptied from the outbox, those of their waitlist offers' emails and text
+   messages too; parked (failed) local reminders deleted. Their waitlist entries end
+   (withdrawn) with their open offers, so nothing more is offered to them; the entries and
+   offers stay, linked to the pseudonym (what was wanted and offered, never who). Delivery
+   records (``notification_deliveries``) hold no address, phone number or text, only ids,
+   channels and codes: they stay as they are.
 3. **The appointment history is kept in the form a clinic must keep**: who (the
    pseudonymous patient row), with whom, when, and what came of it (booked, cancelled,
    completed, no-show), for RECORDS_RETENTION_YEARS after each appointment
@@ -38,8 +43,9 @@ from carebook import audit
 from carebook.booking import BookingService
 from carebook.waitlist import entries as waitlist_entries
 from carebook.clock import utcnow
-from models import (Appointment, AppointmentStatus, AuditEntry, IdempotencyRecord, LocalReminder, OutboxMessage,
-                    OutboxStatus, PasswordResetToken, Patient, RecoveryCode, UserSession)
+from models import (Appointment, AppointmentStatus, AuditEntry, IdempotencyRecord, LocalReminder, OutboxKind,
+                    OutboxMessage, OutboxStatus, PasswordResetToken, Patient, RecoveryCode, UserSession)
+from models.waitlist import WaitlistEntry, WaitlistOffer
 from models.outbox import ERASE_AFTER_SENDING, ERASED_PAYLOAD, LocalReminderStatus, OutboxTopic
 
 ERASED = "patient.erased"
@@ -110,6 +116,7 @@ def erase_patient(session: Session, service: BookingService, actor: audit.Actor,
     appointment_ids = list(session.scalars(select(Appointment.id).where(Appointment.patient_id == patient.id)))
 
     _scrub_outbox_and_local_reminders(session, appointment_ids)
+    _scrub_waitlist_offer_messages(session, patient.id)
     session.execute(update(Appointment).where(Appointment.patient_id == patient.id)
                     .values(reason="", cancellation_reason="").execution_options(synchronize_session="fetch"))
 
@@ -145,6 +152,25 @@ def _scrub_outbox_and_local_reminders(session: Session, appointment_ids: list[in
     # A reminder parked after failing holds the address too; scheduled ones go by the outbox's delete rows.
     session.execute(delete(LocalReminder).where(LocalReminder.appointment_id.in_(appointment_ids),
                                                 LocalReminder.status == LocalReminderStatus.FAILED))
+
+
+def _scrub_waitlist_offer_messages(session: Session, patient_id: int) -> None:
+    """The outbox rows of their waitlist offers hold their first name and address or mobile number: emptied.
+
+    Those sent (or given up) at once; those still waiting once the relay has dealt with them (their
+    offers are withdrawn above, so the relay sends nothing and only empties them). The delivery
+    records of the offers (``notification_deliveries``) hold ids and codes only, and stay.
+    """
+    offer_ids = list(session.scalars(select(WaitlistOffer.id).join(WaitlistEntry, WaitlistOffer.entry_id == WaitlistEntry.id)
+                                     .where(WaitlistEntry.patient_id == patient_id)))
+    if not offer_ids:
+        return
+    rows = (OutboxMessage.kind == OutboxKind.SEND_WAITLIST_OFFER,
+            OutboxMessage.payload["offer_id"].as_integer().in_(offer_ids))
+    session.execute(update(OutboxMessage).where(*rows, OutboxMessage.status != OutboxStatus.PENDING)
+                    .values(payload=ERASED_PAYLOAD).execution_options(synchronize_session=False))
+    for row in session.scalars(select(OutboxMessage).where(*rows, OutboxMessage.status == OutboxStatus.PENDING)):
+        row.payload = {**row.payload, ERASE_AFTER_SENDING: True}
 
 
 def _scrub_audit_log(session: Session, patient: Patient, user_id: int, appointment_ids: list[int],

@@ -3,12 +3,18 @@
 :func:`collect` gathers it from every table that holds something of theirs:
 
 * the account (sign-in email, name, when it was made, whether it can sign in, two-factor on or off),
-* the contact details (date of birth, phone),
-* every appointment, with its doctor and specialty, times, status, the reason they typed,
-  and when and by whom (themselves or the clinic) it was booked or cancelled,
-* the messages about those appointments: confirmation, change and cancellation emails,
-  reminders scheduled, and reminders sent (from the reminder outbox and the local
-  delivery records: ``models/outbox.py``), each with its status and time,
+* the contact details (date of birth, phone, how they chose to hear from the clinic: email,
+  text message or both),
+* every appointment, with its doctor and specialty, type, times, status, the reason they
+  typed, and when and by whom (themselves or the clinic) it was booked or cancelled,
+* every waitlist entry (what they waited for: the doctor or any doctor of a specialty, the
+  type, the date range, days, parts of the day, notice, the appointment it was to bring
+  forward; its status, when it began and ended, who added it) and every offer made to them
+  (doctor, time, when sent, until when held, status, channels, when claimed),
+* the messages about those appointments and offers: confirmation, change and cancellation
+  emails, reminders scheduled and sent (from the reminder outbox and the local idempotency
+  record: ``models/outbox.py``), and every delivery record (``notification_deliveries``):
+  each message sent, not sent or failed, per channel (email or SMS), with its detail and time,
 * the sign-in history (the authentication events of the audit log: signed in, failed,
   codes, resets, sign-outs, with the address each came from) and the changes to the account,
 * the sign-in sessions (started, last used, ended).
@@ -19,6 +25,16 @@ hash, authenticator key, recovery codes, session tokens) and other people's pers
 (the names of the staff who acted: "the clinic" stands for them).
 
 :func:`record_export` writes the audit row every export gets.
+
+Format versions (``version`` in the JSON copy):
+
+* 1: the first.
+* 2: ``contact_details.contact_preference``; ``appointments[].type``; ``waitlist_entries`` and
+  ``waitlist_offers``; each message has ``offer_id``, ``channel`` and ``detail`` (delivery
+  records), and ``appointment_id`` is null for a message about a waitlist offer.
+
+The cost is a fixed number of queries, however many appointments, entries and offers
+(tests/test_query_budget.py).
 """
 from __future__ import annotations
 
@@ -27,16 +43,17 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from carebook import audit
 from carebook.config import ClinicSettings
-from models import (Appointment, AuditEntry, LocalReminder, OutboxKind, OutboxMessage, OutboxStatus, Patient,
-                    RecoveryCode, ReminderDelivery, UserSession)
+from models import (Appointment, AuditEntry, LocalReminder, NotificationDelivery, OutboxKind, OutboxMessage,
+                    OutboxStatus, Patient, RecoveryCode, ReminderDelivery, UserSession)
 from models.outbox import ReminderDeliveryStatus
+from models.waitlist import PARTS_OF_DAY, WaitlistEntry, WaitlistOffer
 
 FORMAT = "carebook-patient-data"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 EXPORTED = "patient.data_exported"
 FORMATS = ("json", "html")
 
@@ -79,6 +96,21 @@ MESSAGE_LABELS = {
     OutboxKind.MOVE_REMINDER: "Reminder email moved",
     OutboxKind.DELETE_REMINDER: "Reminder email removed",
 }
+#: What the delivery records (notification_deliveries) hold, as a patient reads it.
+DELIVERY_LABELS = {
+    "confirmation": "Booking confirmation", "updated": "Changed appointment", "cancellation": "Cancellation",
+    "reminder": "Reminder", "invitation": "Invitation to go online", "waitlist_offer": "Waitlist offer",
+}
+CHANNEL_LABELS = {"email": "email", "sms": "text message (SMS)"}
+DELIVERY_OUTCOMES = {"sent": "sent", "skipped": "not sent", "failed": "failed"}
+DELIVERY_DETAILS = {
+    "no_email": "no email address", "sms_only": "you chose text messages only", "no_mobile": "no mobile number",
+    "opted_out": "the number has opted out of text messages (replied STOP)",
+    "stale": "too late: the appointment had started",
+}
+#: The prefix of a waitlist offer's message id (reminders/notices.py: ``waitlist-offer-<offer id>``).
+OFFER_MESSAGE_PREFIX = "waitlist-offer-"
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MESSAGE_STATUS = {OutboxStatus.DONE: "done", OutboxStatus.PENDING: "waiting", OutboxStatus.DEAD: "failed"}
 #: Detail keys of the audit log a patient is shown (the others are the clinic's own bookkeeping).
 _EVENT_DETAILS = ("address", "method", "outcome", "stage", "fields", "format", "codes_left", "idle_minutes")
@@ -104,6 +136,8 @@ class ContactDetails:
     patient_id: int
     date_of_birth: date | None
     phone: str
+    #: How the patient chose to hear from the clinic: "email", "sms" or "both".
+    contact_preference: str
 
 
 @dataclass
@@ -111,6 +145,7 @@ class AppointmentRecord:
     id: int
     doctor: str
     specialty: str
+    type: str
     start_at: datetime
     end_at: datetime
     status: str
@@ -123,12 +158,60 @@ class AppointmentRecord:
 
 
 @dataclass
+class WaitlistEntryRecord:
+    id: int
+    #: "Dr Ada Lovelace", or "any General practice doctor".
+    waited_for: str
+    doctor: str | None
+    specialty: str
+    #: The type's name, or "the usual appointment" (each doctor's default type).
+    type: str
+    earliest_date: date
+    latest_date: date
+    weekdays: list[str]
+    times_of_day: list[str]
+    min_notice_minutes: int
+    #: The appointment it was to bring forward ("an earlier time than this"), if any.
+    earlier_than_appointment_id: int | None
+    status: str
+    created_at: datetime
+    ended_at: datetime | None
+    added_by: str
+
+
+@dataclass
+class WaitlistOfferRecord:
+    id: int
+    entry_id: int
+    doctor: str
+    specialty: str
+    start_at: datetime
+    end_at: datetime
+    sent_at: datetime
+    held_until: datetime
+    status: str
+    #: The channels it went out on: "email", "sms" (none: the clinic was to call).
+    channels: list[str]
+    offered_by: str
+    claimed_at: datetime | None
+    #: The appointment claiming it booked (or moved).
+    appointment_id: int | None
+    closed_at: datetime | None
+
+
+@dataclass
 class MessageRecord:
-    appointment_id: int
+    #: None for a message about a waitlist offer (``offer_id``).
+    appointment_id: int | None
     message: str
     status: str
     created_at: datetime | None
     done_at: datetime | None
+    offer_id: int | None = None
+    #: "email" or "sms" for a delivery record; "" for the outbox's and scheduler's rows.
+    channel: str = ""
+    #: Why a message was not sent, or the error code of a failure.
+    detail: str = ""
 
 
 @dataclass
@@ -155,6 +238,8 @@ class PatientData:
     account: Account
     contact_details: ContactDetails
     appointments: list[AppointmentRecord]
+    waitlist_entries: list[WaitlistEntryRecord]
+    waitlist_offers: list[WaitlistOfferRecord]
     messages: list[MessageRecord]
     sign_in_history: list[EventRecord]
     account_history: list[EventRecord]
@@ -190,6 +275,13 @@ def collect(session: Session, patient: Patient, *, clinic: ClinicSettings, now: 
     appointments = session.scalars(select(Appointment).where(Appointment.patient_id == patient.id)
                                    .order_by(Appointment.start_at, Appointment.id)).all()
     appointment_ids = [appointment.id for appointment in appointments]
+    entries = session.scalars(select(WaitlistEntry).where(WaitlistEntry.patient_id == patient.id)
+                              .options(joinedload(WaitlistEntry.doctor), joinedload(WaitlistEntry.appointment_type))
+                              .order_by(WaitlistEntry.created_at, WaitlistEntry.id)).unique().all()
+    offers = session.scalars(select(WaitlistOffer).join(WaitlistEntry, WaitlistOffer.entry_id == WaitlistEntry.id)
+                             .where(WaitlistEntry.patient_id == patient.id)
+                             .options(joinedload(WaitlistOffer.doctor))
+                             .order_by(WaitlistOffer.sent_at, WaitlistOffer.id)).unique().all()
     codes_left = len(session.scalars(select(RecoveryCode.id).where(
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))).all())
     return PatientData(
@@ -202,9 +294,11 @@ def collect(session: Session, patient: Patient, *, clinic: ClinicSettings, now: 
             two_factor_enabled_at=user.totp_enabled_at, recovery_codes_left=codes_left,
             erased_at=patient.erased_at),
         contact_details=ContactDetails(patient_id=patient.id, date_of_birth=patient.date_of_birth,
-                                       phone=patient.phone),
+                                       phone=patient.phone, contact_preference=_value(patient.contact_preference)),
         appointments=[_appointment(appointment, user.id) for appointment in appointments],
-        messages=_messages(session, appointment_ids),
+        waitlist_entries=[_entry(entry, user.id) for entry in entries],
+        waitlist_offers=[_offer(offer) for offer in offers],
+        messages=_messages(session, appointment_ids, [offer.id for offer in offers]),
         sign_in_history=_events(session, or_(AuditEntry.action.like("auth.%"), AuditEntry.action.like("access.%")),
                                 and_(AuditEntry.entity_type == "user", AuditEntry.entity_id == user.id), user.id),
         account_history=_events(session, true(),
@@ -217,8 +311,9 @@ def collect(session: Session, patient: Patient, *, clinic: ClinicSettings, now: 
                                              .order_by(UserSession.created_at))],
         notes=[
             "Times are in UTC in the JSON copy and in the clinic's time zone on the page.",
-            "Reminder emails sent through Amazon Web Services are recorded there, not in this database, for 15 "
-            "days; their schedule is listed here.",
+            "Every message sent, not sent or failed about your appointments and waitlist offers is listed "
+            "with its channel and time: reminders and text messages sent through Amazon Web Services too, "
+            "from the delivery receipts they send back.",
             "Secrets (your password, authenticator key and recovery codes) are kept only in a form nobody can "
             "read back, and are not part of this copy.",
         ],
@@ -229,7 +324,7 @@ def _appointment(appointment: Appointment, user_id: int) -> AppointmentRecord:
     cancelled = appointment.cancelled_at is not None
     return AppointmentRecord(
         id=appointment.id, doctor=appointment.doctor.name, specialty=appointment.doctor.specialty,
-        start_at=appointment.start_at, end_at=appointment.end_at, status=appointment.status.value,
+        type=appointment.appointment_type.name, start_at=appointment.start_at, end_at=appointment.end_at, status=appointment.status.value,
         reason=appointment.reason, booked_at=appointment.created_at,
         booked_by=_who(appointment.created_by_id, user_id),
         cancelled_at=appointment.cancelled_at,
@@ -237,10 +332,40 @@ def _appointment(appointment: Appointment, user_id: int) -> AppointmentRecord:
         cancellation_reason=appointment.cancellation_reason)
 
 
-def _messages(session: Session, appointment_ids: list[int]) -> list[MessageRecord]:
+def _value(choice) -> str:
+    return getattr(choice, "value", choice) or ""
+
+
+def _entry(entry: WaitlistEntry, user_id: int) -> WaitlistEntryRecord:
+    doctor = entry.doctor
+    return WaitlistEntryRecord(
+        id=entry.id, waited_for=doctor.name if doctor is not None else f"any {entry.specialty} doctor",
+        doctor=doctor.name if doctor is not None else None,
+        specialty=doctor.specialty if doctor is not None else entry.specialty,
+        type=entry.appointment_type.name if entry.appointment_type is not None else "the usual appointment",
+        earliest_date=entry.earliest_date, latest_date=entry.latest_date,
+        weekdays=[name for index, name in enumerate(WEEKDAY_NAMES) if entry.weekdays & (1 << index)],
+        times_of_day=[name for index, name in enumerate(PARTS_OF_DAY) if entry.times_of_day & (1 << index)],
+        min_notice_minutes=entry.min_notice_minutes, earlier_than_appointment_id=entry.earlier_than_appointment_id,
+        status=entry.status.value, created_at=entry.created_at, ended_at=entry.ended_at,
+        added_by=_who(entry.created_by_id, user_id))
+
+
+def _offer(offer: WaitlistOffer) -> WaitlistOfferRecord:
+    return WaitlistOfferRecord(
+        id=offer.id, entry_id=offer.entry_id, doctor=offer.doctor.name, specialty=offer.doctor.specialty,
+        start_at=offer.start_at, end_at=offer.end_at, sent_at=offer.sent_at, held_until=offer.expires_at,
+        status=offer.status.value, channels=[channel for channel in offer.channels.split("+") if channel],
+        # Made by the relay, or by a staff member by hand (never named).
+        offered_by="the clinic" if offer.offered_by_id is not None else "the clinic's system",
+        claimed_at=offer.claimed_at, appointment_id=offer.appointment_id, closed_at=offer.closed_at)
+
+
+def _messages(session: Session, appointment_ids: list[int], offer_ids: list[int]) -> list[MessageRecord]:
+    messages = _deliveries(session, appointment_ids, offer_ids)
     if not appointment_ids:
-        return []
-    messages = [MessageRecord(appointment_id=row.appointment_id, message=MESSAGE_LABELS.get(row.kind, row.kind.value),
+        return _in_order(messages)
+    messages += [MessageRecord(appointment_id=row.appointment_id, message=MESSAGE_LABELS.get(row.kind, row.kind.value),
                               status=_MESSAGE_STATUS.get(row.status, row.status.value), created_at=row.created_at,
                               done_at=row.processed_at)
                 for row in session.scalars(select(OutboxMessage).where(OutboxMessage.appointment_id.in_(appointment_ids))
@@ -259,8 +384,36 @@ def _messages(session: Session, appointment_ids: list[int]) -> list[MessageRecor
         messages.append(MessageRecord(appointment_id=reminder.appointment_id, message="Reminder email due",
                                       status=reminder.status.value, created_at=reminder.created_at,
                                       done_at=reminder.fire_at))
-    messages.sort(key=lambda message: (message.created_at or message.done_at, message.appointment_id))
+    return _in_order(messages)
+
+
+def _in_order(messages: list[MessageRecord]) -> list[MessageRecord]:
+    messages.sort(key=lambda message: (message.created_at or message.done_at, message.appointment_id or 0,
+                                       message.offer_id or 0))
     return messages
+
+
+def _deliveries(session: Session, appointment_ids: list[int], offer_ids: list[int]) -> list[MessageRecord]:
+    """The delivery records of the patient's appointments and waitlist offers: one query, whatever their number."""
+    conditions = []
+    if appointment_ids:
+        conditions.append(NotificationDelivery.appointment_id.in_(appointment_ids))
+    if offer_ids:
+        conditions.append(NotificationDelivery.message_id.in_([f"{OFFER_MESSAGE_PREFIX}{n}" for n in offer_ids]))
+    if not conditions:
+        return []
+    records = []
+    for row in session.scalars(select(NotificationDelivery).where(or_(*conditions))
+                               .order_by(NotificationDelivery.occurred_at, NotificationDelivery.id)):
+        offer_id = int(row.message_id[len(OFFER_MESSAGE_PREFIX):]) \
+            if row.appointment_id is None and row.message_id.startswith(OFFER_MESSAGE_PREFIX) else None
+        channel = CHANNEL_LABELS.get(row.channel, row.channel)
+        records.append(MessageRecord(
+            appointment_id=row.appointment_id, offer_id=offer_id,
+            message=f"{DELIVERY_LABELS.get(row.event, row.event)} by {channel}",
+            status=DELIVERY_OUTCOMES.get(row.outcome, row.outcome), created_at=row.occurred_at,
+            done_at=row.occurred_at, channel=row.channel, detail=DELIVERY_DETAILS.get(row.detail, row.detail)))
+    return records
 
 
 def _events(session: Session, action_condition, subject_condition, user_id: int) -> list[EventRecord]:

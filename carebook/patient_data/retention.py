@@ -12,6 +12,13 @@ Once an appointment ended more than that many years ago, :func:`purge_expired` d
 together with its messages and delivery records (`flask patients purge-expired`, run it
 daily). The pseudonymous patient row stays: it holds nothing that identifies anyone, and
 the audit log's rows still refer to it. Patients who were not erased are not affected.
+
+The waitlist is no medical record: an erased patient's entries (all ended at erasure) go once
+they ended more than the same period ago, with the offers made to them, those offers'
+outbox rows and delivery records; an entry or offer that points at an appointment being
+deleted (an "earlier than" request, the booking a claim made) goes with it, whatever its age.
+The same period keeps things simple and errs on the side of keeping what staff may be asked
+about; nothing in them identifies anyone after erasure.
 """
 from __future__ import annotations
 
@@ -22,7 +29,9 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from carebook import audit
-from models import Appointment, LocalReminder, OutboxMessage, Patient, ReminderDelivery
+from models import (Appointment, LocalReminder, NotificationDelivery, OutboxKind, OutboxMessage, Patient,
+                    ReminderDelivery)
+from models.waitlist import WaitlistEntry, WaitlistOffer
 
 PURGED = "patients.history_purged"
 #: Deleted a batch at a time, so one run never holds a huge transaction.
@@ -43,6 +52,31 @@ def cutoff_for(now: datetime, years: int) -> datetime:
         return now.replace(year=now.year - years, day=28)
 
 
+def _purge_waitlist(session: Session, appointment_ids: list[int], cutoff: datetime) -> None:
+    """Erased patients' waitlist entries that ended before ``cutoff``, and any pointing at ``appointment_ids``."""
+    ended = select(WaitlistEntry.id).join(Patient, WaitlistEntry.patient_id == Patient.id).where(
+        Patient.erased_at.is_not(None), WaitlistEntry.ended_at < cutoff)
+    if appointment_ids:
+        ended = ended.union(select(WaitlistEntry.id).where(
+            WaitlistEntry.earlier_than_appointment_id.in_(appointment_ids)))
+    entry_ids = list(session.scalars(ended))
+    offers = [WaitlistOffer.entry_id.in_(entry_ids)] if entry_ids else []
+    if appointment_ids:
+        offers.append(WaitlistOffer.appointment_id.in_(appointment_ids))
+    if not offers:
+        return
+    offer_ids = list(session.scalars(select(WaitlistOffer.id).where(or_(*offers))))
+    if offer_ids:
+        session.execute(delete(NotificationDelivery).where(
+            NotificationDelivery.message_id.in_([f"waitlist-offer-{number}" for number in offer_ids])))
+        session.execute(delete(OutboxMessage).where(
+            OutboxMessage.kind == OutboxKind.SEND_WAITLIST_OFFER,
+            OutboxMessage.payload["offer_id"].as_integer().in_(offer_ids)))
+        session.execute(delete(WaitlistOffer).where(WaitlistOffer.id.in_(offer_ids)))
+    if entry_ids:
+        session.execute(delete(WaitlistEntry).where(WaitlistEntry.id.in_(entry_ids)))
+
+
 def purge_expired(session: Session, actor: audit.Actor, *, years: int, now: datetime) -> PurgeResult:
     """Delete erased patients' appointments that ended more than ``years`` years before ``now``.
 
@@ -50,6 +84,7 @@ def purge_expired(session: Session, actor: audit.Actor, *, years: int, now: date
     """
     cutoff = cutoff_for(now, years)
     deleted = 0
+    _purge_waitlist(session, [], cutoff)
     while True:
         ids = list(session.scalars(
             select(Appointment.id).join(Patient, Appointment.patient_id == Patient.id)
@@ -61,6 +96,8 @@ def purge_expired(session: Session, actor: audit.Actor, *, years: int, now: date
         session.execute(delete(LocalReminder).where(LocalReminder.appointment_id.in_(ids)))
         session.execute(delete(ReminderDelivery).where(
             or_(*(ReminderDelivery.reminder_id.like(f"appt-{number}-%") for number in ids))))
+        session.execute(delete(NotificationDelivery).where(NotificationDelivery.appointment_id.in_(ids)))
+        _purge_waitlist(session, ids, cutoff)
         session.execute(delete(Appointment).where(Appointment.id.in_(ids)).execution_options(
             synchronize_session=False))
         deleted += len(ids)

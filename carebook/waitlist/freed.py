@@ -8,7 +8,10 @@ has it, and the relay offers the slots that are really free in that span after t
 (carebook/waitlist/offering.py). The row is a plain insert, like the audit log's.
 
 Bookings (and moves to a new time) close the open offers they overlap in the same way:
-an offer never holds a slot, and once anyone has booked it nobody else is offered it.
+an offer never holds a slot, and once anyone has booked it nobody else is offered it. An
+availability change that removes bookable time (time off, fewer weekly hours, a one-off
+change that shortens or closes a day) withdraws the open offers of that time, in its own
+transaction too (:func:`withdraw_offers`, called by carebook/availability/service.py).
 """
 from __future__ import annotations
 
@@ -81,14 +84,31 @@ def close_offers_overlapping(session: Session, appointment: Appointment) -> None
         .execution_options(synchronize_session=False))
 
 
-def _close_offers_between(session: Session, doctor_id: int, start_at: datetime, end_at: datetime) -> None:
-    """Open offers of time the doctor is now away for can no longer be claimed: withdraw them."""
-    session.execute(
-        update(WaitlistOffer)
-        .where(WaitlistOffer.doctor_id == doctor_id, WaitlistOffer.status == OfferStatus.PENDING,
-               WaitlistOffer.start_at < end_at, WaitlistOffer.end_at > start_at)
-        .values(status=OfferStatus.WITHDRAWN, closed_at=utcnow())
-        .execution_options(synchronize_session=False))
+def open_offers(session: Session, doctor_id: int, after: datetime) -> list[WaitlistOffer]:
+    """The doctor's open offers of slots that start after ``after`` (the candidates an availability change strands)."""
+    return list(session.scalars(select(WaitlistOffer).where(
+        WaitlistOffer.doctor_id == doctor_id, WaitlistOffer.status == OfferStatus.PENDING,
+        WaitlistOffer.start_at > after).order_by(WaitlistOffer.start_at, WaitlistOffer.id)))
+
+
+def withdraw_offers(session: Session, offer_ids: list[int], *, reason: str) -> None:
+    """Withdraw open offers of time the doctor no longer works (the change's transaction; audited one by one).
+
+    Called by the availability service for every change that removes bookable time (time off,
+    fewer weekly hours, a one-off change that shortens or closes a day), with the offers that
+    fit the doctor's time before the change and not after it. An offer claimed or closed in
+    the meantime is left as it is (the update only touches pending ones).
+    """
+    if not offer_ids:
+        return
+    now = utcnow()
+    session.execute(update(WaitlistOffer)
+                    .where(WaitlistOffer.id.in_(offer_ids), WaitlistOffer.status == OfferStatus.PENDING)
+                    .values(status=OfferStatus.WITHDRAWN, closed_at=now)
+                    .execution_options(synchronize_session="fetch"))
+    for offer_id in offer_ids:
+        audit.write_row(session, None, "system", "waitlist.offer_withdrawn", "waitlist_offer", offer_id,
+                        {"reason": reason})
 
 
 def _end_earlier_than_entries(session: Session, appointment_id: int) -> None:
@@ -123,10 +143,7 @@ def record_availability_change(session: Session, change: Any, details: dict[str,
     weekly hours): the relay offers only the slots the engine finds free in it, so a span
     wider than the time really opened costs a little work, never a wrong offer.
     """
-    if change.action in _TAKES_TIME_ONLY:
-        if change.action == "availability.time_off_added":
-            _close_offers_between(session, change.doctor_id, datetime.fromisoformat(details["start_at"]),
-                                  datetime.fromisoformat(details["end_at"]))
+    if change.action in _TAKES_TIME_ONLY:  # its offers were withdrawn by the service (withdraw_offers)
         return
     now = utcnow()
     horizon_end = now + policy.booking_horizon + timedelta(days=1)
@@ -153,5 +170,5 @@ def slot_window(payload: dict[str, Any]) -> tuple[int, datetime, datetime]:
         datetime.fromisoformat(payload["end_at"])
 
 
-__all__ = ["anyone_waiting", "close_offers_overlapping", "on_appointment_changed", "record_availability_change", "record_freed",
-           "slot_window"]
+__all__ = ["anyone_waiting", "close_offers_overlapping", "on_appointment_changed", "open_offers",
+           "record_availability_change", "record_freed", "slot_window", "withdraw_offers"]

@@ -101,3 +101,56 @@ def test_staff_take_a_patient_off_the_waitlist(app, staff_client):
     assert staff_client.submit("/admin/waitlist/leave", {"entry_id": entry.id}).status_code == 302
     db.session.expire_all()
     assert not db.session.get(WaitlistEntry, entry.id).is_active
+
+
+def test_an_entry_for_any_doctor_of_a_specialty_asks_staff_to_choose_the_doctor(app, staff_client):
+    first, second = make_doctor(name="Dr Ada Okafor"), make_doctor(name="Dr Bea Brown")
+    make_doctor(name="Dr Cy Skin", specialty="Dermatology")
+    entry = join(make_patient(name="Ben Waiter"), specialty="General practice")
+    response = staff_client.get(f"/admin/waitlist/offer?entry_id={entry.id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "choose whose free times to see" in page
+    assert first.name in page and second.name in page and "Dr Cy Skin" not in page
+    assert "Offer this time" not in page  # no times before a doctor is chosen
+
+
+def test_staff_offer_a_specialty_entry_the_time_of_the_doctor_they_chose(app, staff, staff_client):
+    make_doctor(name="Dr Ada Okafor")
+    chosen = make_doctor(name="Dr Bea Brown")
+    entry = join(make_patient(name="Ben Waiter"), specialty="General practice")
+    page = staff_client.get(f"/admin/waitlist/offer?entry_id={entry.id}&doctor_id={chosen.id}").get_data(as_text=True)
+    assert "Free times with Dr Bea Brown" in page and "Tue 2 Jun, 10:00" in page
+    response = staff_client.submit("/admin/waitlist/offer", {"entry_id": entry.id, "doctor_id": chosen.id,
+                                                             "start_at": TUESDAY_10.isoformat()})
+    assert response.status_code == 302
+    [offer] = offers()
+    assert (offer.doctor_id, offer.start_at, offer.offered_by_id) == (chosen.id, TUESDAY_10, staff.id)
+
+
+def test_the_only_doctor_of_the_specialty_is_chosen_for_staff(app, staff_client):
+    doctor = make_doctor(name="Dr Ada Okafor")
+    entry = join(make_patient(), specialty="General practice")
+    page = staff_client.get(f"/admin/waitlist/offer?entry_id={entry.id}").get_data(as_text=True)
+    assert f"Free times with {doctor.name}" in page
+
+
+def test_a_doctor_the_entry_does_not_wait_for_is_refused(app, staff_client):
+    doctor = make_doctor()
+    other = make_doctor(name="Dr Cy Skin", specialty="Dermatology")
+    for entry in (join(make_patient(), doctor), join(make_patient(), specialty="General practice")):
+        assert staff_client.get(f"/admin/waitlist/offer?entry_id={entry.id}&doctor_id={other.id}").status_code == 404
+        response = staff_client.submit("/admin/waitlist/offer", {"entry_id": entry.id, "doctor_id": other.id,
+                                                                 "start_at": TUESDAY_10.isoformat()})
+        assert response.status_code == 404
+    assert offers() == []
+
+
+def test_a_specialty_nobody_practises_any_more_says_so(app, staff_client):
+    doctor = make_doctor(specialty="Dermatology")
+    entry = join(make_patient(), specialty="Dermatology")
+    doctor.is_active = False
+    db.session.commit()
+    response = staff_client.get(f"/admin/waitlist/offer?entry_id={entry.id}")
+    assert response.status_code == 200
+    assert "No active Dermatology doctor is taking bookings" in response.get_data(as_text=True)

@@ -78,6 +78,20 @@ def _waitlist(doctor, patient):
     return entry, offer
 
 
+def _waiting_for_any(patient, specialty):
+    """The patient also waits for any doctor of ``specialty`` (a second one of it joins the clinic)."""
+    from datetime import date
+
+    from flask import current_app
+
+    from carebook.waitlist import entries
+
+    make_doctor(name="Dr Gale Partner", specialty=specialty)
+    return entries.join(db.session, audit.Actor(patient.user, "portal"), patient,
+                        entries.Wish(earliest_date=date(2026, 6, 4), latest_date=date(2026, 6, 5), specialty=specialty),
+                        current_app.config["CLINIC"].timezone)
+
+
 @size
 def test_signed_out_pages(app, live_server, new_page, size):
     checks = PageChecks(size, touch_targets=True)
@@ -227,6 +241,7 @@ def test_staff_console_pages(app, live_server, new_page, size):
     entry, _ = _waitlist(doctor, patient)
     phone_only = make_phone_patient(name="Olive Older")
     phone_only.phone, phone_only.phone_needs_check = "ring the ward", True  # an old number kept as typed
+    any_doctor = _waiting_for_any(patient, "General practice")  # the hand-offer page asks whose time to offer
     # The appointment's page lists the messages sent about it (issue 13: delivery records).
     for event, channel, outcome, detail in (("confirmation", "email", "sent", ""), ("confirmation", "sms", "sent", ""),
                                             ("reminder", "sms", "skipped", "opted_out")):
@@ -259,7 +274,8 @@ def test_staff_console_pages(app, live_server, new_page, size):
                        (f"/doctor/{doctor.id}/types", "doctor-types"),
                        ("/admin/waitlist/", "waitlist"), (f"/admin/waitlist/?doctor_id={doctor.id}", "waitlist-doctor"),
                        (f"/admin/waitlist/add?doctor_id={doctor.id}", "waitlist-add"),
-                       (f"/admin/waitlist/offer?entry_id={entry.id}", "waitlist-offer")):
+                       (f"/admin/waitlist/offer?entry_id={entry.id}", "waitlist-offer"),
+                       (f"/admin/waitlist/offer?entry_id={any_doctor.id}", "waitlist-offer-choose-doctor")):
         _go(page, live_server + path)
         checks.check(page, f"staff-{name}")
     _go(page, f"{live_server}/admin/appointment-types/new/")

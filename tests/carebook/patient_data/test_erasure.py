@@ -215,3 +215,75 @@ def test_a_patient_registered_by_phone_without_an_email_can_be_erased(app, desk)
     db.session.commit()
     assert result.appointments_cancelled == 1
     assert patient.is_erased and "Phil Phoneonly" not in patient.name
+
+
+# -- the waitlist and delivery records -----------------------------------------------------------------
+
+THURSDAY_10 = datetime(2026, 6, 4, 9, 0, tzinfo=timezone.utc)
+
+
+def waiting_with_offer(app, history, *, sent: bool):
+    """Jane (email and SMS) waits for Thursday; Thursday 10:00 is offered to her (and sent, if ``sent``)."""
+    from datetime import date
+
+    from flask import current_app
+
+    from carebook import waitlist
+    from carebook.waitlist import entries
+    from models import ContactPreference
+
+    history.patient.contact_preference = ContactPreference.BOTH
+    entry = entries.join(db.session, audit.Actor(history.patient.user, "portal"), history.patient,
+                         entries.Wish(earliest_date=date(2026, 6, 4), latest_date=date(2026, 6, 4),
+                                      doctor=history.doctor), current_app.config["CLINIC"].timezone)
+    db.session.commit()
+    [offer] = waitlist.offering().offer_freed(history.doctor.id, THURSDAY_10, THURSDAY_10 + timedelta(minutes=30))
+    db.session.commit()
+    if sent:
+        relay_once(app)
+    return entry, offer
+
+
+def offer_rows() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SEND_WAITLIST_OFFER)).all()
+
+
+def test_the_sent_waitlist_offers_forget_the_address_and_mobile_and_the_entry_ends(app, history, desk):
+    from models import NotificationDelivery
+    from models.waitlist import OfferStatus, WaitlistStatus
+
+    entry, offer = waiting_with_offer(app, history, sent=True)
+    rows = offer_rows()
+    assert len(rows) == 2 and all(row.status is OutboxStatus.DONE for row in rows)
+    assert {row.channel for row in db.session.scalars(select(NotificationDelivery).where(
+        NotificationDelivery.message_id == f"waitlist-offer-{offer.id}"))} == {"email", "sms"}
+    erase(history, desk)
+    assert [row.payload for row in offer_rows()] == [ERASED_PAYLOAD, ERASED_PAYLOAD]
+    db.session.refresh(entry)
+    db.session.refresh(offer)
+    assert (entry.status, offer.status) == (WaitlistStatus.WITHDRAWN, OfferStatus.WITHDRAWN)
+    relay_once(app)  # the cancellation email of the upcoming visit goes, and its row forgets the address
+    everything = every_value_in_the_database()
+    assert [needle for needle in (*IDENTIFYING, "Jane") if needle in everything] == []
+
+
+def test_delivery_records_hold_no_address_nor_phone_number(app, history, desk):
+    from models import NotificationDelivery
+
+    waiting_with_offer(app, history, sent=True)
+    records = db.session.scalars(select(NotificationDelivery)).all()
+    assert records
+    text_of_them = " ".join(str(getattr(record, column.key)) for record in records
+                            for column in NotificationDelivery.__table__.columns)
+    assert EMAIL not in text_of_them and STORED_PHONE not in text_of_them and NAME not in text_of_them
+
+
+def test_an_offer_still_to_send_is_not_sent_and_forgets_the_address_once_dealt_with(app, history, desk):
+    waiting_with_offer(app, history, sent=False)
+    assert all(row.status is OutboxStatus.PENDING for row in offer_rows())
+    erase(history, desk)
+    assert all(row.payload.get(ERASE_AFTER_SENDING) for row in offer_rows())
+    relay_once(app)
+    assert not [m for m in folder_emails(app) if "A time is free" in m["Subject"]]
+    assert [row.payload for row in offer_rows()] == [ERASED_PAYLOAD, ERASED_PAYLOAD]

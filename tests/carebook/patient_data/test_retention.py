@@ -84,3 +84,55 @@ def test_the_command_uses_the_setting(app, erased_history):
 def test_the_cutoff_of_29_february_is_the_28th():
     assert retention.cutoff_for(datetime(2028, 2, 29, tzinfo=timezone.utc), 1) == datetime(2027, 2, 28,
                                                                                            tzinfo=timezone.utc)
+
+
+# -- the waitlist and delivery records ---------------------------------------------------------------
+
+
+def test_the_waitlist_and_delivery_records_go_with_the_history(app, erased_history_with_waitlist):
+    from models import NotificationDelivery
+    from models.waitlist import WaitlistEntry, WaitlistOffer
+
+    history, earlier = erased_history_with_waitlist
+    past_id = history.past.id
+    assert db.session.scalars(select(NotificationDelivery).where(NotificationDelivery.appointment_id == past_id)).all()
+    retention.purge_expired(db.session, audit.Actor(None, "cli"), years=8, now=EIGHT_YEARS_ON)
+    db.session.commit()
+    assert db.session.scalars(select(NotificationDelivery).where(NotificationDelivery.appointment_id == past_id)).all() == []
+    assert db.session.scalars(select(WaitlistEntry.id)).all() == [earlier.id]  # ended in 2026: not 8 years ago yet
+    clock.freeze(datetime(2034, 6, 3, 9, 0, tzinfo=timezone.utc))
+    result = retention.purge_expired(db.session, audit.Actor(None, "cli"), years=8, now=clock.utcnow())
+    db.session.commit()
+    assert result.appointments_deleted == 1  # the upcoming (cancelled) one, with the entry that pointed at it
+    assert db.session.scalars(select(WaitlistEntry)).all() == []
+    assert db.session.scalars(select(WaitlistOffer)).all() == []
+    assert db.session.scalars(select(NotificationDelivery)).all() == []
+
+
+def test_a_waitlist_of_a_patient_not_erased_is_kept(app):
+    history = patient_with_history(app)
+    entry = _earlier_than(history)
+    retention.purge_expired(db.session, audit.Actor(None, "cli"), years=1, now=EIGHT_YEARS_ON)
+    db.session.commit()
+    from models.waitlist import WaitlistEntry
+    assert db.session.scalars(select(WaitlistEntry.id)).all() == [entry.id]
+
+
+def _earlier_than(history):
+    from flask import current_app
+
+    from carebook.waitlist import entries
+
+    entry = entries.join_earlier(db.session, audit.Actor(history.patient.user, "portal"), history.patient,
+                                 history.upcoming, current_app.config["CLINIC"].timezone)
+    db.session.commit()
+    return entry
+
+
+@pytest.fixture
+def erased_history_with_waitlist(app):
+    history = patient_with_history(app)
+    entry = _earlier_than(history)
+    erasure.erase_patient(db.session, booking_service(), audit.Actor(make_staff(), "admin"), history.patient)
+    db.session.commit()
+    return history, entry
