@@ -22,7 +22,7 @@ from carebook.extensions import db
 from carebook.services import booking_service
 from carebook.waitlist import entries, queries
 from carebook.waitlist.errors import WaitlistError
-from models import AppointmentType, Doctor, Patient, User
+from models import Doctor, Patient, User
 from models.waitlist import PARTS_OF_DAY, WaitlistEntry
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -91,14 +91,7 @@ class WaitlistView(StaffOnlyMixin, BaseView):
         status = 200
         if form.validate_on_submit():
             patient = db.session.get(Patient, parse_id(form.patient_id.data))
-            kind = db.session.get(AppointmentType, int(form.appointment_type.data)) \
-                if form.appointment_type.data else None
-            by_specialty = form.scope.data == "specialty"
-            wish = entries.Wish(earliest_date=form.earliest_date.data, latest_date=form.latest_date.data,
-                                doctor=None if by_specialty else doctor,
-                                specialty=doctor.specialty if by_specialty else None, appointment_type=kind,
-                                weekdays=form.weekdays.bits, times_of_day=form.times_of_day.bits,
-                                min_notice_minutes=int(form.min_notice_minutes.data))
+            wish = entries.Wish.from_form(db.session, doctor, form)
             try:
                 entries.join(db.session, actor(), patient, wish, clinic_zone())
             except WaitlistError as error:
@@ -110,7 +103,7 @@ class WaitlistView(StaffOnlyMixin, BaseView):
                     flash(error.message, "danger")
                 status = 422
             else:
-                flash(f"{patient.name} is on the waitlist for {doctor.name if not by_specialty else 'any ' + doctor.specialty + ' doctor'}.",
+                flash(f"{patient.name} is on the waitlist for {doctor.name if wish.doctor else 'any ' + doctor.specialty + ' doctor'}.",
                       "success")
                 return redirect(url_for(".index", doctor_id=doctor.id))
         elif request.method == "POST":

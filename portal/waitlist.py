@@ -20,7 +20,7 @@ from carebook.extensions import db
 from carebook.services import booking_service
 from carebook.waitlist import claiming, entries, queries
 from carebook.waitlist.errors import WaitlistError
-from models import Appointment, AppointmentType, Doctor, Role
+from models import Appointment, Doctor, Role
 from models.waitlist import WaitlistEntry, WaitlistOffer
 from portal.forms import BookingForm, ConfirmForm
 from portal.patient import _conflict_message, booking_page, reschedule_page
@@ -83,14 +83,7 @@ def join(doctor_id: int):
         form.times_of_day.data = [choice.value for choice in form.times_of_day.choices]
     status = 200
     if form.validate_on_submit():
-        chosen_type = db.session.get(AppointmentType, int(form.appointment_type.data)) \
-            if form.appointment_type.data else None
-        by_specialty = form.scope.data == "specialty"
-        wish = entries.Wish(earliest_date=form.earliest_date.data, latest_date=form.latest_date.data,
-                            doctor=None if by_specialty else doctor,
-                            specialty=doctor.specialty if by_specialty else None, appointment_type=chosen_type,
-                            weekdays=form.weekdays.bits, times_of_day=form.times_of_day.bits,
-                            min_notice_minutes=int(form.min_notice_minutes.data))
+        wish = entries.Wish.from_form(db.session, doctor, form)
         try:
             entries.join(db.session, _actor(), _patient(), wish, _tz())
         except WaitlistError as error:

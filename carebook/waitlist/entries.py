@@ -39,6 +39,17 @@ class Wish:
     times_of_day: int = ALL_PARTS_OF_DAY
     min_notice_minutes: int = 0
 
+    @classmethod
+    def from_form(cls, session: Session, doctor: Doctor, form) -> Wish:
+        """The wish a join form describes (the portal's or the console's: the same fields), for ``doctor``
+        or, when ``scope`` is "specialty", any doctor of their specialty."""
+        by_specialty = form.scope.data == "specialty"
+        kind = session.get(AppointmentType, int(form.appointment_type.data)) if form.appointment_type.data else None
+        return cls(earliest_date=form.earliest_date.data, latest_date=form.latest_date.data,
+                   doctor=None if by_specialty else doctor, specialty=doctor.specialty if by_specialty else None,
+                   appointment_type=kind, weekdays=form.weekdays.bits, times_of_day=form.times_of_day.bits,
+                   min_notice_minutes=int(form.min_notice_minutes.data))
+
 
 def today(tz: ZoneInfo) -> date:
     return utcnow().astimezone(tz).date()
