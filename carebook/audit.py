@@ -41,6 +41,15 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     write_row(session, actor.user_id, actor.source, action, entity_type, entity_id, details)
 
 
+def record_many(session: Session, actor: Actor, action: str, entity_type: str,
+                rows: list[tuple[int | None, dict[str, Any]]]) -> None:
+    """:func:`record` for several entities at once (one insert): ``rows`` of (entity id, details)."""
+    if rows:
+        session.execute(_INSERT, [{"actor_id": actor.user_id, "source": actor.source, "action": action,
+                                   "entity_type": entity_type, "entity_id": entity_id, "details": details}
+                                  for entity_id, details in rows])
+
+
 def write_row(session: Session, actor_id: int | None, source: str, action: str, entity_type: str,
               entity_id: int | None, details: dict[str, Any]) -> None:
     """:func:`record` with the actor given by id (for rows written after the request's objects are gone)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Sequence
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from models.waitlist import WaitlistOffer
 
 EMAIL, SMS = "email", "sms"
 _INSERT = insert(OutboxMessage.__table__)
+KIND = OutboxKind.SEND_WAITLIST_OFFER
 
 
 @dataclass(frozen=True)
@@ -54,23 +56,26 @@ def offer_channels(recipient: Recipient) -> tuple[str, ...]:
     return tuple(channels)
 
 
-def queue_offer(session: Session, offer: WaitlistOffer, recipient: Recipient, doctor_name: str,
-                now: datetime) -> None:
-    """Write what delivers ``offer`` (flushed, with its id) on each of the patient's channels, in this transaction.
+def queue_offers(session: Session, offers: Sequence[tuple[WaitlistOffer, Recipient]], doctor_name: str,
+                 now: datetime) -> None:
+    """Write what delivers each offer (flushed, with its id) on its patient's channels, in this transaction.
 
-    One ``send_waitlist_offer`` row per channel: the email's snapshot has the address, the SMS's
-    the mobile number (``channel: sms``; the relay hands it to the reminder function like any SMS).
+    One ``send_waitlist_offer`` row per offer and channel, all in one insert: the email's snapshot
+    has the address, the SMS's the mobile number (``channel: sms``; the relay hands it to the
+    reminder function like any SMS). The offer's ``channels`` were set from :func:`offer_channels`
+    when it was made.
     """
-    channels = offer_channels(recipient)
-    offer.channels = "+".join(channels)
-    common = {"offer_id": offer.id, "first_name": recipient.first_name, "doctor_name": doctor_name,
-              "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat()}
-    rows = [{**common, "email": recipient.email} if channel == EMAIL else {**common, "channel": SMS, "phone": recipient.phone}
-            for channel in channels]
+    rows = []
+    for offer, recipient in offers:
+        channels = offer_channels(recipient)
+        if not channels:
+            audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
+                            {"channel": "none", "kind": "waitlist_offer", "reason": "no_channel"})
+        common = {"offer_id": offer.id, "first_name": recipient.first_name, "doctor_name": doctor_name,
+                  "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat()}
+        rows += [{"kind": KIND, "topic": KIND.topic, "appointment_id": None, "next_attempt_at": now, "created_at": now,
+                  "payload": {**common, "email": recipient.email} if channel == EMAIL
+                  else {**common, "channel": SMS, "phone": recipient.phone}}
+                 for channel in channels]
     if rows:
-        session.execute(_INSERT, [{"kind": OutboxKind.SEND_WAITLIST_OFFER, "topic": OutboxKind.SEND_WAITLIST_OFFER.topic,
-                                   "appointment_id": None, "payload": payload, "next_attempt_at": now,
-                                   "created_at": now} for payload in rows])
-    else:
-        audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
-                        {"channel": "none", "kind": "waitlist_offer", "reason": "no_channel"})
+        session.execute(_INSERT, rows)

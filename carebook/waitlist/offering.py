@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,8 @@ class Offering:
 
     booking: BookingService
     settings: WaitlistSettings
+    #: Entries read per query, in queue order; the next page is read only if these did not fill the slots.
+    candidate_page: ClassVar[int] = 25
 
     @property
     def session(self) -> Session:
@@ -200,9 +202,10 @@ class Offering:
         """Entries that could want one of ``open_slots``, without an open offer, longest-waiting first.
 
         The rules the database can apply cheaply (the days, weekdays and parts of the day of the
-        slots, enough notice) narrow the rows first; they are read as plain rows, a few at a time,
-        and the caller stops reading once every slot has its patients: with a thousand waiting,
-        a freed slot reads only the first few that suit it.
+        slots, enough notice) narrow the rows first; they are read as plain rows in keyset pages of
+        :attr:`candidate_page` (no server-side cursor held open), and the caller stops reading once
+        every slot has its patients: with a thousand waiting, a freed slot reads only the first few
+        that suit it.
         """
         entry, earlier = WaitlistEntry, Appointment
         tz = self.booking.timezone
@@ -214,25 +217,34 @@ class Offering:
         last_day = max(slot.start_at for slot in open_slots).astimezone(tz).date()
         longest_lead = int((max(slot.start_at for slot in open_slots) - now).total_seconds() // 60)
         open_offer = exists().where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == OfferStatus.PENDING)
-        query = (select(entry.id, entry.patient_id, entry.earliest_date, entry.latest_date, entry.weekdays,
-                        entry.times_of_day, entry.min_notice_minutes, entry.earlier_than_appointment_id,
-                        entry.appointment_type_id, earlier.start_at, earlier.status, Patient.contact_preference,
-                        Patient.phone, User.email, User.full_name)
-                 .join(Patient, Patient.id == entry.patient_id)
-                 .join(User, User.id == Patient.user_id)
-                 .outerjoin(earlier, earlier.id == entry.earlier_than_appointment_id)
-                 .where(*self._waiting_for(doctor), Patient.erased_at.is_(None),
-                        entry.earliest_date <= last_day, entry.latest_date >= first_day,
-                        entry.weekdays.op("&")(weekdays) != 0, entry.times_of_day.op("&")(parts) != 0,
-                        entry.min_notice_minutes <= longest_lead, ~open_offer)
-                 .order_by(entry.created_at, entry.id)
-                 .execution_options(yield_per=25))
-        for row in self.session.execute(query):
-            earlier_start = row.start_at if row.status is AppointmentStatus.BOOKED else None
-            wish = Wish(row.id, row.patient_id, row.earliest_date, row.latest_date, row.weekdays, row.times_of_day,
-                        timedelta(minutes=row.min_notice_minutes), earlier_start, row.earlier_than_appointment_id)
-            recipient = Recipient(row.patient_id, row.full_name, row.email, row.phone, row.contact_preference)
-            yield wish, recipient, row.appointment_type_id or doctor.default_appointment_type_id
+        page = (select(entry.id, entry.created_at, entry.patient_id, entry.earliest_date, entry.latest_date,
+                       entry.weekdays, entry.times_of_day, entry.min_notice_minutes, entry.earlier_than_appointment_id,
+                       entry.appointment_type_id, earlier.start_at, earlier.status, Patient.contact_preference,
+                       Patient.phone, User.email, User.full_name)
+                .join(Patient, Patient.id == entry.patient_id)
+                .join(User, User.id == Patient.user_id)
+                .outerjoin(earlier, earlier.id == entry.earlier_than_appointment_id)
+                .where(*self._waiting_for(doctor), Patient.erased_at.is_(None),
+                       entry.earliest_date <= last_day, entry.latest_date >= first_day,
+                       entry.weekdays.op("&")(weekdays) != 0, entry.times_of_day.op("&")(parts) != 0,
+                       entry.min_notice_minutes <= longest_lead, ~open_offer)
+                .order_by(entry.created_at, entry.id)
+                .limit(self.candidate_page))
+        after = None
+        while True:
+            query = page if after is None else page.where(
+                or_(entry.created_at > after[0], and_(entry.created_at == after[0], entry.id > after[1])))
+            rows = self.session.execute(query).all()
+            for row in rows:
+                earlier_start = row.start_at if row.status is AppointmentStatus.BOOKED else None
+                wish = Wish(row.id, row.patient_id, row.earliest_date, row.latest_date, row.weekdays,
+                            row.times_of_day, timedelta(minutes=row.min_notice_minutes), earlier_start,
+                            row.earlier_than_appointment_id)
+                recipient = Recipient(row.patient_id, row.full_name, row.email, row.phone, row.contact_preference)
+                yield wish, recipient, row.appointment_type_id or doctor.default_appointment_type_id
+            if len(rows) < self.candidate_page:
+                return
+            after = (rows[-1].created_at, rows[-1].id)
 
     def _open_offer_intervals(self, doctor_id: int, window: Interval) -> list[Interval]:
         return [(start, end) for start, end in self.session.execute(
@@ -267,9 +279,7 @@ class Offering:
 
     def _offer_slot(self, doctor: Doctor, slot: OpenSlot, round_number: int, now: datetime) -> list[WaitlistOffer]:
         """Write the offers of one slot (one savepoint for all; one at a time if the database refuses some)."""
-        rows = [WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
-                              start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
-                              round=round_number, status=OfferStatus.PENDING) for wish, _ in slot.chosen]
+        rows = [_new_offer(doctor, wish, recipient, slot, round_number, now, SYSTEM) for wish, recipient in slot.chosen]
         try:
             with self.session.begin_nested():
                 self.session.add_all(rows)
@@ -278,33 +288,43 @@ class Offering:
             # Another process gave one of these entries an open offer meanwhile: keep the others.
             return [offer for (wish, recipient) in slot.chosen
                     if (offer := self._offer(doctor, wish, recipient, slot, round_number, now)) is not None]
-        for offer, (wish, recipient) in zip(rows, slot.chosen):
-            self._announce(doctor, offer, wish, recipient, now, SYSTEM)
+        self._announce(doctor, [(offer, wish, recipient) for offer, (wish, recipient) in zip(rows, slot.chosen)],
+                       now, SYSTEM)
         return rows
 
     def _offer(self, doctor: Doctor, wish: Wish, recipient: Recipient, slot: OpenSlot, round_number: int,
                now: datetime, actor: audit.Actor = SYSTEM) -> WaitlistOffer | None:
         """Write one offer and its messages; None if the database says it cannot be (already offered,
         or another process gave this entry an open offer meanwhile)."""
-        offer = WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
-                              start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
-                              round=round_number, status=OfferStatus.PENDING, offered_by_id=actor.user_id)
+        offer = _new_offer(doctor, wish, recipient, slot, round_number, now, actor)
         try:
             with self.session.begin_nested():
                 self.session.add(offer)
                 self.session.flush()
         except IntegrityError:
             return None
-        self._announce(doctor, offer, wish, recipient, now, actor)
+        self._announce(doctor, [(offer, wish, recipient)], now, actor)
         return offer
 
-    def _announce(self, doctor: Doctor, offer: WaitlistOffer, wish: Wish, recipient: Recipient, now: datetime,
+    def _announce(self, doctor: Doctor, offers: list[tuple[WaitlistOffer, Wish, Recipient]], now: datetime,
                   actor: audit.Actor) -> None:
-        """The offer's messages on the patient's channels, and its audit row (no health details)."""
-        delivery.queue_offer(self.session, offer, recipient, doctor.name, now)
-        audit.record(self.session, actor, "waitlist.offered", "waitlist_offer", offer.id, entry_id=wish.entry_id,
-                     patient_id=wish.patient_id, doctor_id=doctor.id, start_at=offer.start_at.isoformat(),
-                     expires_at=offer.expires_at.isoformat(), round=offer.round, channels=offer.channels)
+        """The offers' messages on their patients' channels, and their audit rows (no health details):
+        one insert for each, however many offers."""
+        delivery.queue_offers(self.session, [(offer, recipient) for offer, _, recipient in offers], doctor.name, now)
+        audit.record_many(self.session, actor, "waitlist.offered", "waitlist_offer", [
+            (offer.id, {"entry_id": wish.entry_id, "patient_id": wish.patient_id, "doctor_id": doctor.id,
+                        "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat(),
+                        "round": offer.round, "channels": offer.channels})
+            for offer, wish, _ in offers])
+
+
+def _new_offer(doctor: Doctor, wish: Wish, recipient: Recipient, slot: OpenSlot, round_number: int, now: datetime,
+               actor: audit.Actor) -> WaitlistOffer:
+    """An offer of ``slot`` to ``wish``'s patient, with the channels it goes out on (not yet flushed)."""
+    return WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
+                         start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
+                         round=round_number, status=OfferStatus.PENDING, offered_by_id=actor.user_id,
+                         channels="+".join(delivery.offer_channels(recipient)))
 
 
 @dataclass

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from carebook import audit, clock
 from carebook.services import availability_service, booking_service
 from carebook.availability.changes import RemoveTimeOff
+from carebook.waitlist.offering import Offering
 from models import AuditEntry, OutboxKind, OutboxMessage
 from models.waitlist import OfferStatus
 from tests.carebook.waitlist.conftest import TUESDAY_10, TUESDAY_11, book, cancel, join, offers, relay
@@ -50,6 +51,19 @@ def test_longest_waiting_patients_are_offered_first_three_at_a_time(app, doctor,
     cancel(appointment, booker)
     relay(app)
     assert [offer.entry_id for offer in offers()] == [entry.id for entry in waiting[:3]]
+
+
+def test_the_queue_is_read_page_after_page_until_the_slot_has_its_patients(app, doctor, booker, monkeypatch):
+    monkeypatch.setattr(Offering, "candidate_page", 2)
+    appointment = book(doctor, booker)
+    for n in range(3):  # first in the queue (same instant: the id decides), busy at that time
+        patient = make_patient()
+        book(make_doctor(name=f"Dr Elsewhere {n}"), patient, start_at=TUESDAY_10)
+        join(patient, doctor)
+    suits = [join(make_patient(), doctor) for _ in range(4)]
+    cancel(appointment, booker)
+    relay(app)
+    assert [offer.entry_id for offer in offers()] == [entry.id for entry in suits[:3]]
 
 
 def test_when_nobody_claims_the_slot_goes_to_the_next_ones_after_the_hold(app, doctor, booker):
