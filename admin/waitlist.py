@@ -132,7 +132,8 @@ class WaitlistView(StaffOnlyMixin, BaseView):
         status = 200
         if form.validate_on_submit():
             try:
-                made = waitlist.offering().offer_by_hand(actor(), entry, doctor, datetime.fromisoformat(form.start_at.data))
+                made = waitlist.offering_rules().offer_by_hand(actor(), entry, doctor,
+                                                               datetime.fromisoformat(form.start_at.data))
             except WaitlistError as error:
                 db.session.rollback()
                 flash(error.message, "danger")

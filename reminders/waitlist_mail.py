@@ -42,7 +42,7 @@ def deliver(app: Flask, session: Session, row: OutboxMessage) -> str:
     """Act on one waitlist row (in the relay's unit of work for it); say what was done. Raises on failure."""
     if row.kind is OutboxKind.SEND_WAITLIST_OFFER:
         return _send_offer(app, session, row.payload or {})
-    offers = waitlist.offering(session).handle(row.kind, row.payload)
+    offers = waitlist.offering_rules(session).handle(row.kind, row.payload)
     return f"{len(offers)} offer(s) made"
 
 

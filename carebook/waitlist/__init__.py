@@ -36,7 +36,7 @@ def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     appointment_changed.connect(freed.on_appointment_changed)
 
 
-def offering(session=None) -> Offering:
+def offering_rules(session=None) -> Offering:
     """The offering rules on ``session`` (default: the app's), with a slot finder that keeps nothing."""
     booking = BookingService(session if session is not None else db.session, current_app.config["CLINIC"].timezone,
                              current_app.config["BOOKING_POLICY"])

@@ -73,7 +73,7 @@ def _waitlist(doctor, patient):
                          entries.Wish(earliest_date=thursday, latest_date=thursday, doctor=doctor),
                          current_app.config["CLINIC"].timezone)
     start = datetime(2026, 6, 4, 9, 0, tzinfo=timezone.utc)
-    [offer] = waitlist.offering().offer_freed(doctor.id, start, start + timedelta(minutes=30))
+    [offer] = waitlist.offering_rules().offer_freed(doctor.id, start, start + timedelta(minutes=30))
     db.session.commit()
     return entry, offer
 

@@ -118,7 +118,7 @@ def _waitlist_entry_with_offer(patient, doctor):
     entry = entries.join(db.session, audit.Actor(patient.user, "portal"), patient,
                          entries.Wish(earliest_date=WEDNESDAY_11.date(), latest_date=WEDNESDAY_11.date(),
                                       doctor=doctor), doctor_timezone())
-    [offer] = waitlist.offering().offer_freed(doctor.id, WEDNESDAY_11, WEDNESDAY_11 + timedelta(minutes=30))
+    [offer] = waitlist.offering_rules().offer_freed(doctor.id, WEDNESDAY_11, WEDNESDAY_11 + timedelta(minutes=30))
     return entry, offer
 
 

@@ -237,7 +237,7 @@ def waiting_with_offer(app, history, *, sent: bool):
                          entries.Wish(earliest_date=date(2026, 6, 4), latest_date=date(2026, 6, 4),
                                       doctor=history.doctor), current_app.config["CLINIC"].timezone)
     db.session.commit()
-    [offer] = waitlist.offering().offer_freed(history.doctor.id, THURSDAY_10, THURSDAY_10 + timedelta(minutes=30))
+    [offer] = waitlist.offering_rules().offer_freed(history.doctor.id, THURSDAY_10, THURSDAY_10 + timedelta(minutes=30))
     db.session.commit()
     if sent:
         relay_once(app)

@@ -69,7 +69,7 @@ def test_removing_a_one_off_change_that_gave_extra_hours_withdraws_offers_of_the
     saturday = date(2026, 6, 6)
     apply(SetOneOff(doctor.id, saturday, (MORNING,)), session)
     join(waiter, doctor, first=saturday, last=saturday)
-    waitlist.offering().offer_freed(doctor.id, datetime(2026, 6, 6, 8, tzinfo=timezone.utc),
+    waitlist.offering_rules().offer_freed(doctor.id, datetime(2026, 6, 6, 8, tzinfo=timezone.utc),
                                     datetime(2026, 6, 6, 11, tzinfo=timezone.utc))
     session.commit()
     [offer] = offers(OfferStatus.PENDING)

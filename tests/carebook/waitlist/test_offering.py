@@ -161,7 +161,7 @@ def test_a_pass_run_twice_offers_nothing_twice(app, session, doctor, booker, wai
     join(waiter, doctor)
     cancel(appointment, booker)
     relay(app)
-    waitlist.offering().offer_freed(doctor.id, TUESDAY_10, TUESDAY_11)
+    waitlist.offering_rules().offer_freed(doctor.id, TUESDAY_10, TUESDAY_11)
     session.commit()
     assert len(offers()) == 1
 
