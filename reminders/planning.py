@@ -40,9 +40,10 @@ from werkzeug.routing import BuildError
 
 from carebook import phones, timefmt
 from carebook.config import ClinicSettings
+from carebook.quiet_hours import QuietWindow
 from lambda_handler.payload import VERSION
 from models import Appointment, AppointmentStatus, OutboxKind, OutboxMessage
-from reminders.settings import SCHEDULER_NAME, QuietHours, ReminderSettings
+from reminders.settings import SCHEDULER_NAME, ReminderSettings
 
 #: A reminder must fire at least this far after "now": Scheduler's precision is about a
 #: minute, and an at() in the past has undocumented behaviour.
@@ -52,29 +53,8 @@ MIN_AHEAD = timedelta(minutes=5)
 QUIET_MARGIN = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Quiet:
-    """The quiet hours in the clinic's zone: what the planner needs to keep SMS reminders out of them."""
-
-    hours: QuietHours
-    zone: ZoneInfo
-
-    def contains(self, instant: datetime) -> bool:
-        wall = instant.astimezone(self.zone).time()
-        start, end = self.hours.start, self.hours.end
-        return (start <= wall or wall < end) if start > end else (start <= wall < end)
-
-    def began(self, instant: datetime) -> datetime:
-        """When the quiet hours containing ``instant`` began."""
-        local = instant.astimezone(self.zone)
-        day = local.date() if local.time() >= self.hours.start else local.date() - timedelta(days=1)
-        return datetime.combine(day, self.hours.start, tzinfo=self.zone).astimezone(timezone.utc)
-
-    def ends(self, instant: datetime) -> datetime:
-        """When the quiet hours containing ``instant`` end."""
-        local = instant.astimezone(self.zone)
-        day = local.date() + timedelta(days=1) if local.time() >= self.hours.end else local.date()
-        return datetime.combine(day, self.hours.end, tzinfo=self.zone).astimezone(timezone.utc)
+class Quiet(QuietWindow):
+    """The quiet hours in the clinic's zone, with the planner's ways of keeping SMS reminders out of them."""
 
     def move(self, instant: datetime, start_at: datetime, reference: datetime) -> datetime | None:
         """``instant`` out of the quiet hours: earlier if that is ahead of ``reference``, else later

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
 from carebook.config import ConfigError
+from carebook.quiet_hours import QuietHours, setting as quiet_hours_setting
 
 BACKENDS = ("local", "aws")
 #: EventBridge Scheduler's rule for schedule and group names (botocore does not check it).
@@ -21,7 +22,6 @@ _ARN = r"arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}"
 SQS_ARN = re.compile(_ARN.format(service="sqs", resource=r"[A-Za-z0-9_-]{1,80}(\.fifo)?"))
 IAM_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+|[^@\s<>]+@localhost")
-QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 #: An alphanumeric sender ID: 1-11 letters, digits and spaces, at least one letter (the carriers' rule).
 SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -65,17 +65,6 @@ class ReminderSettings:
     #: The SMS's origination identity (the Lambda's own settings on AWS; the embedded mode's file header).
     sms_sender_id: str = ""
     sms_origination_number: str = ""
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """From ``start`` to ``end`` clinic time, across midnight when ``end`` is earlier (21:00-08:00)."""
-
-    start: time
-    end: time
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -> ReminderSettings:
@@ -129,14 +118,7 @@ def load_settings(config: Mapping, env: Mapping[str, str], instance_path: str) -
             raise ConfigError(f"REMINDER_RECEIPTS_QUEUE_ARN must be an SQS queue ARN, got {receipts_queue!r}")
         aws = AwsSettings(**{**aws.__dict__, "receipts_queue_arn": receipts_queue})
 
-    quiet_text = get("SMS_QUIET_HOURS", "21:00-08:00").lower()
-    quiet_hours = None
-    if quiet_text not in ("off", "none"):
-        match = QUIET_HOURS.fullmatch(quiet_text)
-        if match is None or match.group(1, 2) == match.group(3, 4):
-            raise ConfigError(f"SMS_QUIET_HOURS must be HH:MM-HH:MM (e.g. 21:00-08:00) or off, got {quiet_text!r}")
-        hours = [int(part) for part in match.groups()]
-        quiet_hours = QuietHours(time(hours[0], hours[1]), time(hours[2], hours[3]))
+    quiet_hours = quiet_hours_setting(config, env)
     sender_id = get("SMS_SENDER_ID")
     if sender_id and not SENDER_ID.fullmatch(sender_id):
         raise ConfigError(f"SMS_SENDER_ID must be 1-11 letters, digits or spaces with at least one letter, "

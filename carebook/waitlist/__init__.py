@@ -31,7 +31,7 @@ from carebook.waitlist.settings import current_settings, settings
 
 def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
     """Read the waitlist's settings and listen for booking changes (freed time, booked time)."""
-    app.config.update(settings(os.environ if env is None else env))
+    app.config.update(settings(os.environ if env is None else env, app.config))
     # A module-level receiver, connected once however many apps are built (blinker keeps one).
     appointment_changed.connect(freed.on_appointment_changed)
 

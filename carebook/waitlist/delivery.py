@@ -6,7 +6,9 @@ only). Each channel gets its own outbox row (``send_waitlist_offer``), sent by t
 the commit: the email like every other email (a snapshot with the patient's first name and
 address, the doctor, the time and the offer's id; never the type or reason, nothing about
 health), the SMS through the reminder function like every other SMS (reminders/notices.py).
-A patient with no channel at all is recorded (``notification.skipped``); staff see "call them".
+An offer made in the clinic's quiet hours (SMS_QUIET_HOURS) has its SMS row due when they end,
+or none if the slot closes first (on record). A patient with no channel at all is recorded
+(``notification.skipped``); staff see "call them".
 """
 from __future__ import annotations
 
@@ -45,35 +47,41 @@ class Recipient:
         return self.full_name.split()[0] if self.full_name.strip() else self.full_name
 
 
-def offer_channels(recipient: Recipient) -> tuple[str, ...]:
-    """The channels an offer to ``recipient`` goes out on, in the order they are tried: the one place that decides."""
+def offer_channels(recipient: Recipient, *, sms: bool = True) -> tuple[str, ...]:
+    """The channels an offer to ``recipient`` goes out on, in the order they are tried: the one place that
+    decides. ``sms=False``: no SMS may go for this offer (the slot closes before the quiet hours end)."""
     preference = ContactPreference(recipient.contact_preference)
     channels = []
     if preference.by_email and recipient.email:
         channels.append(EMAIL)
-    if preference.by_sms and recipient.phone:
+    if sms and preference.by_sms and recipient.phone:
         channels.append(SMS)
     return tuple(channels)
 
 
 def queue_offers(session: Session, offers: Sequence[tuple[WaitlistOffer, Recipient]], doctor_name: str,
-                 now: datetime) -> None:
+                 now: datetime, sms_at: datetime | None) -> None:
     """Write what delivers each offer (flushed, with its id) on its patient's channels, in this transaction.
 
     One ``send_waitlist_offer`` row per offer and channel, all in one insert: the email's snapshot
-    has the address, the SMS's the mobile number (``channel: sms``; the relay hands it to the
-    reminder function like any SMS). The offer's ``channels`` were set from :func:`offer_channels`
-    when it was made.
+    has the address and is due now; the SMS's has the mobile number (``channel: sms``; the relay
+    hands it to the reminder function like any SMS) and is due at ``sms_at``: now, or the end of
+    the clinic's quiet hours. With ``sms_at`` None no SMS goes, and that is on record
+    (``notification.skipped``, ``quiet_hours``), as is an offer with no channel at all.
     """
     rows = []
     for offer, recipient in offers:
-        channels = offer_channels(recipient)
-        if not channels:
+        channels = offer_channels(recipient, sms=sms_at is not None)
+        if sms_at is None and SMS in offer_channels(recipient):
+            audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
+                            {"channel": SMS, "kind": "waitlist_offer", "reason": "quiet_hours"})
+        elif not channels:
             audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
                             {"channel": "none", "kind": "waitlist_offer", "reason": "no_channel"})
         common = {"offer_id": offer.id, "first_name": recipient.first_name, "doctor_name": doctor_name,
                   "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat()}
-        rows += [{"kind": KIND, "topic": KIND.topic, "appointment_id": None, "next_attempt_at": now, "created_at": now,
+        rows += [{"kind": KIND, "topic": KIND.topic, "appointment_id": None, "created_at": now,
+                  "next_attempt_at": now if channel == EMAIL else sms_at,
                   "payload": {**common, "email": recipient.email} if channel == EMAIL
                   else {**common, "channel": SMS, "phone": recipient.phone}}
                  for channel in channels]

@@ -14,6 +14,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from carebook import timefmt
+from carebook.quiet_hours import QuietWindow
 from models.waitlist import PARTS_OF_DAY
 
 Interval = tuple[datetime, datetime]
@@ -66,9 +67,28 @@ def suits(wish: Wish, start_at: datetime, end_at: datetime, tz: ZoneInfo, now: d
     return not any(start < end_at and start_at < end for start, end in patient_busy)
 
 
-def hold_until(start_at: datetime, now: datetime, hold: timedelta, minimum_notice: timedelta) -> datetime | None:
-    """When an offer made ``now`` stops holding off the next patients: ``hold`` from now, never past the
-    last moment the slot can still be booked online (its start minus the clinic's minimum notice).
-    None: no time is left to offer it at all."""
-    until = min(now + hold, start_at - minimum_notice)
-    return until if until > now else None
+@dataclass(frozen=True)
+class OfferTiming:
+    """When an offer made now stops holding off the next patients, and when its SMS may go."""
+
+    #: The end of the hold-free window: then the next patients are offered the slot, if still free.
+    expires_at: datetime
+    #: When the offer's SMS goes: now, or the end of the quiet hours; None: not before the slot closes.
+    sms_at: datetime | None
+
+
+def offer_timing(start_at: datetime, now: datetime, hold: timedelta, minimum_notice: timedelta,
+                 quiet: QuietWindow | None = None) -> OfferTiming | None:
+    """The timing of an offer of the slot at ``start_at`` made ``now``; None: no time is left to offer it.
+
+    The hold-free window is ``hold`` from now, or from the end of the clinic's quiet hours for an
+    offer made in them (the patients reached by SMS get their whole window, and the queue is not
+    run through while everyone sleeps); never past the last moment the slot can still be booked
+    online (its start minus the clinic's minimum notice). The SMS waits for the end of the quiet
+    hours too, and is not sent at all if the slot can no longer be booked by then.
+    """
+    last = start_at - minimum_notice
+    if last <= now:
+        return None
+    texts_from = quiet.next_free(now) if quiet is not None else now
+    return OfferTiming(expires_at=min(texts_from + hold, last), sms_at=texts_from if texts_from < last else None)

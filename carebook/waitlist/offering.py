@@ -15,10 +15,13 @@ One pass for a span of one doctor's freed time (:meth:`Offering.offer_freed`):
    (carebook/waitlist/matching.py: their days, parts of the day, notice, "earlier than",
    no appointment of theirs at that time), skipping any slot that overlaps an open offer or
    one made in this pass, and pairs of slot and entry offered before. Each offer is held
-   free of the next patients for ``WAITLIST_HOLD_MINUTES``, never past the slot's own
-   minimum notice, and a ``waitlist_next_round`` outbox row is due when that window ends.
+   free of the next patients for ``WAITLIST_HOLD_MINUTES`` (from the end of the clinic's
+   quiet hours, for an offer made in them), never past the slot's own minimum notice, and a
+   ``waitlist_next_round`` outbox row is due when that window ends (matching.offer_timing).
+   A patient reached only by SMS is passed over for a slot that closes before an SMS may go.
 6. Each offer's messages are written to the outbox in the same unit of work
-   (carebook/waitlist/delivery.py), so an offer is sent once it is committed, and only then.
+   (carebook/waitlist/delivery.py), so an offer is sent once it is committed, and only then;
+   an SMS is due when the quiet hours end.
 
 Everything here is written in the relay's unit of work for the outbox row: if the pass fails,
 nothing of it is kept and the row is retried; a pass run twice finds the slots already
@@ -38,10 +41,11 @@ from sqlalchemy.orm import Session
 from carebook import audit
 from carebook.booking import BookingService
 from carebook.clock import utcnow
+from carebook.quiet_hours import QuietWindow
 from carebook.waitlist import delivery
 from carebook.waitlist.errors import EntryEnded, SlotNotFree
 from carebook.waitlist.delivery import Recipient
-from carebook.waitlist.matching import Interval, Wish, hold_until, part_of_day_bit, suits, weekday_bit
+from carebook.waitlist.matching import Interval, Wish, offer_timing, part_of_day_bit, suits, weekday_bit
 from carebook.waitlist.settings import WaitlistSettings
 from models import Appointment, AppointmentStatus, Doctor, OutboxKind, OutboxMessage, Patient, User
 from models.waitlist import OfferStatus, WaitlistEntry, WaitlistOffer, WaitlistStatus
@@ -62,6 +66,12 @@ class Offering:
     @property
     def session(self) -> Session:
         return self.booking.session
+
+    @property
+    def quiet(self) -> QuietWindow | None:
+        """The clinic's quiet hours in its zone (None: none), which hold back offers' SMS."""
+        hours = self.settings.quiet_hours
+        return QuietWindow(hours, self.booking.timezone) if hours is not None else None
 
     # -- the relay's entry points ------------------------------------------------------
 
@@ -101,6 +111,8 @@ class Offering:
                 if slot.type_id != type_id or slot.full(self.settings.offer_batch) or slot.blocked \
                         or (wish.entry_id, slot.start_at) in offered_before:
                     continue
+                if slot.sms_at is None and delivery.offer_channels(recipient) == (delivery.SMS,):
+                    continue  # reached by SMS only, and no SMS may go before this slot closes
                 if suits(wish, slot.start_at, slot.end_at, self.booking.timezone, now, patient_busy):
                     slot.chosen.append((wish, recipient))
                     for other in open_slots:  # an offered slot is not offered to others in overlapping shape
@@ -140,9 +152,10 @@ class Offering:
                     continue
                 if any(start < slot.end_at and slot.start_at < end for start, end in blocked):
                     continue
-                expires_at = hold_until(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice)
-                if expires_at is not None:
-                    found.append(OpenSlot(slot.start_at, slot.end_at, type_id, expires_at))
+                timing = offer_timing(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice,
+                                      self.quiet)
+                if timing is not None:
+                    found.append(OpenSlot(slot.start_at, slot.end_at, type_id, timing.expires_at, timing.sms_at))
         found.sort(key=lambda slot: (slot.start_at, slot.end_at, slot.type_id))
         return found
 
@@ -172,20 +185,20 @@ class Offering:
         if any(appointment_id != entry.earlier_than_appointment_id
                for appointment_id, _ in busy.get(entry.patient_id, ())):
             raise SlotNotFree("The patient has another appointment at that time.")
-        expires_at = hold_until(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice)
-        if expires_at is None:
+        timing = offer_timing(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice, self.quiet)
+        if timing is None:
             raise SlotNotFree("That time is too soon to offer: it can no longer be booked online.")
         self.session.execute(update(WaitlistOffer)
                              .where(WaitlistOffer.entry_id == entry.id, WaitlistOffer.status == OfferStatus.PENDING)
                              .values(status=OfferStatus.WITHDRAWN, closed_at=now)
                              .execution_options(synchronize_session=False))
         earlier_start = entry.earlier_than.start_at if entry.earlier_than is not None else None
-        open_slot = OpenSlot(slot.start_at, slot.end_at, type_id, expires_at)
+        open_slot = OpenSlot(slot.start_at, slot.end_at, type_id, timing.expires_at, timing.sms_at)
         offer = self._offer(doctor, Wish.of(entry, earlier_start), Recipient.of(entry.patient), open_slot, 1, now,
                             actor=actor)
         if offer is None:
             raise SlotNotFree("This patient was offered that time before.")
-        schedule_next_round(self.session, doctor.id, open_slot, type_id, expires_at, 2)
+        schedule_next_round(self.session, doctor.id, open_slot, type_id, timing.expires_at, 2)
         return offer
 
     # -- internals ----------------------------------------------------------------------
@@ -289,7 +302,7 @@ class Offering:
             return [offer for (wish, recipient) in slot.chosen
                     if (offer := self._offer(doctor, wish, recipient, slot, round_number, now)) is not None]
         self._announce(doctor, [(offer, wish, recipient) for offer, (wish, recipient) in zip(rows, slot.chosen)],
-                       now, SYSTEM)
+                       slot.sms_at, now, SYSTEM)
         return rows
 
     def _offer(self, doctor: Doctor, wish: Wish, recipient: Recipient, slot: OpenSlot, round_number: int,
@@ -303,14 +316,15 @@ class Offering:
                 self.session.flush()
         except IntegrityError:
             return None
-        self._announce(doctor, [(offer, wish, recipient)], now, actor)
+        self._announce(doctor, [(offer, wish, recipient)], slot.sms_at, now, actor)
         return offer
 
-    def _announce(self, doctor: Doctor, offers: list[tuple[WaitlistOffer, Wish, Recipient]], now: datetime,
-                  actor: audit.Actor) -> None:
-        """The offers' messages on their patients' channels, and their audit rows (no health details):
-        one insert for each, however many offers."""
-        delivery.queue_offers(self.session, [(offer, recipient) for offer, _, recipient in offers], doctor.name, now)
+    def _announce(self, doctor: Doctor, offers: list[tuple[WaitlistOffer, Wish, Recipient]],
+                  sms_at: datetime | None, now: datetime, actor: audit.Actor) -> None:
+        """The offers' messages on their patients' channels (SMS at ``sms_at``), and their audit rows
+        (no health details): one insert for each, however many offers."""
+        delivery.queue_offers(self.session, [(offer, recipient) for offer, _, recipient in offers], doctor.name,
+                              now, sms_at)
         audit.record_many(self.session, actor, "waitlist.offered", "waitlist_offer", [
             (offer.id, {"entry_id": wish.entry_id, "patient_id": wish.patient_id, "doctor_id": doctor.id,
                         "start_at": offer.start_at.isoformat(), "expires_at": offer.expires_at.isoformat(),
@@ -324,7 +338,7 @@ def _new_offer(doctor: Doctor, wish: Wish, recipient: Recipient, slot: OpenSlot,
     return WaitlistOffer(entry_id=wish.entry_id, doctor_id=doctor.id, appointment_type_id=slot.type_id,
                          start_at=slot.start_at, end_at=slot.end_at, sent_at=now, expires_at=slot.expires_at,
                          round=round_number, status=OfferStatus.PENDING, offered_by_id=actor.user_id,
-                         channels="+".join(delivery.offer_channels(recipient)))
+                         channels="+".join(delivery.offer_channels(recipient, sms=slot.sms_at is not None)))
 
 
 @dataclass
@@ -335,6 +349,8 @@ class OpenSlot:
     end_at: datetime
     type_id: int
     expires_at: datetime
+    #: When its offers' SMS go (the end of the quiet hours, for a slot offered in them); None: no SMS.
+    sms_at: datetime | None
     chosen: list[tuple[Wish, Recipient]] = field(default_factory=list)
     #: Overlaps a slot offered in this pass (another type, or a finer grid): not offered now.
     blocked: bool = False

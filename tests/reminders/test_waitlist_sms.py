@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -102,6 +103,20 @@ def test_an_offer_claimed_or_taken_before_its_sms_left_is_not_sent(app, session,
     assert offers()[0].status is OfferStatus.TAKEN
     assert offer_texts(app) == []
     assert offer_records(session, offer.id) == []
+
+
+def test_an_offer_made_at_night_is_texted_when_the_quiet_hours_end(app, session, doctor):
+    booker = make_patient(name="Ann Booker", email="ann.booker@example.test")
+    appointment = book(doctor, booker, start_at=TUESDAY_10 + timedelta(hours=1))
+    join(make_phone_patient(), doctor)
+    clock.freeze(datetime(2026, 6, 1, 22, tzinfo=timezone.utc))  # Monday 23:00 BST
+    cancel(appointment, booker)
+    relay_once(app)
+    assert offer_texts(app) == []
+    clock.freeze(datetime(2026, 6, 2, 7, tzinfo=timezone.utc))  # Tuesday 08:00 BST
+    relay_once(app)
+    [text] = offer_texts(app)
+    assert "First to claim by 08:30 BST" in text["text"]
 
 
 # -- AWS (moto, in process) --------------------------------------------------------------------------
