@@ -66,12 +66,13 @@ def queue_offers(session: Session, offers: Sequence[tuple[WaitlistOffer, Recipie
     One ``send_waitlist_offer`` row per offer and channel, all in one insert: the email's snapshot
     has the address and is due now; the SMS's has the mobile number (``channel: sms``; the relay
     hands it to the reminder function like any SMS) and is due at ``sms_at``: now, or the end of
-    the clinic's quiet hours. With ``sms_at`` None no SMS goes, and that is on record
-    (``notification.skipped``, ``quiet_hours``), as is an offer with no channel at all.
+    the clinic's quiet hours. The channels are the offer's own (``offer.channels``, from
+    :func:`offer_channels` when it was made). With ``sms_at`` None no SMS goes, and that is on
+    record (``notification.skipped``, ``quiet_hours``), as is an offer with no channel at all.
     """
     rows = []
     for offer, recipient in offers:
-        channels = offer_channels(recipient, sms=sms_at is not None)
+        channels = offer.channels.split("+") if offer.channels else []
         if sms_at is None and SMS in offer_channels(recipient):
             audit.write_row(session, None, "system", "notification.skipped", "waitlist_offer", offer.id,
                             {"channel": SMS, "kind": "waitlist_offer", "reason": "quiet_hours"})

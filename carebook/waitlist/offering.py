@@ -142,6 +142,7 @@ class Offering:
         if not type_ids:
             return []
         blocked = self._open_offer_intervals(doctor.id, (window_start, window_end + timedelta(days=1)))
+        quiet = self.quiet
         found: list[OpenSlot] = []
         for type_id in sorted(type_ids):
             asked = None if type_id == doctor.default_appointment_type_id else type_id
@@ -153,7 +154,7 @@ class Offering:
                 if any(start < slot.end_at and slot.start_at < end for start, end in blocked):
                     continue
                 timing = offer_timing(slot.start_at, now, self.settings.hold, self.booking.policy.minimum_notice,
-                                      self.quiet)
+                                      quiet)
                 if timing is not None:
                     found.append(OpenSlot(slot.start_at, slot.end_at, type_id, timing.expires_at, timing.sms_at))
         found.sort(key=lambda slot: (slot.start_at, slot.end_at, slot.type_id))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from carebook import accounts, clock
 from carebook.extensions import db
-from models import AuditEntry, ContactPreference, OutboxKind, OutboxMessage
+from models import AuditEntry, ContactPreference, OutboxKind, OutboxMessage, Patient
 from tests.carebook.waitlist.conftest import book, cancel, join, offers, relay
 from tests.factories import make_doctor, make_patient, make_phone_patient
 
@@ -41,7 +41,7 @@ def free_at(app, doctor, waiting, slot, when):
     relay(app)
 
 
-def both(session) -> object:
+def both(session) -> Patient:
     patient = make_patient(name="Ben Both", email="ben@example.test", phone="+447700900456")
     accounts.update_contact(session, patient, contact_by=ContactPreference.BOTH)
     session.commit()
